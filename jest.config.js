@@ -1,0 +1,23 @@
+/**
+ * One Temporal dev server is started for the whole run (test/harness/global-setup.ts) unless
+ * TEMPORAL_ADDRESS names one; tests isolate themselves by task queue and workflow id.
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j)s$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
+  },
+  globalSetup: '<rootDir>/test/harness/global-setup.ts',
+  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  // Starting servers, bundling workflows and waiting on real timers take seconds, not milliseconds.
+  testTimeout: 90_000,
+  // Two cores here: more workers than that only adds contention against the one dev server.
+  maxWorkers: 2,
+  verbose: false,
+};

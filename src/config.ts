@@ -1,0 +1,131 @@
+/**
+ * Service configuration: parsed once, at start, from the environment.
+ *
+ * Every variable is declared here with its default and the form it must take; `loadConfig` fails fast
+ * with a {@link ConfigError} that names each bad variable. The README's configuration table lists the
+ * same variables (a test keeps the two in step).
+ */
+import { z } from 'zod';
+import { UserFacingError } from './errors';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Variables whose values must never be echoed back in an error message. */
+const SECRET_VARIABLE = /KEY|TOKEN|SECRET|PASSWORD/i;
+
+const port = z.coerce
+  .number({ error: 'expected an integer port number between 1 and 65535' })
+  .int({ error: 'expected an integer port number between 1 and 65535' })
+  .min(1, { error: 'expected an integer port number between 1 and 65535' })
+  .max(65535, { error: 'expected an integer port number between 1 and 65535' });
+
+const HOST_AND_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
+const hostAndPort = z.string().refine(
+  (value) => {
+    const match = HOST_AND_PORT.exec(value);
+    return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+  },
+  { error: 'expected host:port with a port between 1 and 65535, for example 127.0.0.1:7233' },
+);
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const nonEmpty = z.string().trim().min(1, { error: 'expected a non-empty value' });
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, for example https://api.heygen.com' });
+
+/** The environment variables the service reads, with defaults. Keys are the variable names. */
+export const envSchema = z.object({
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }).optional(),
+
+  TEMPORAL_ADDRESS: hostAndPort.optional(),
+  TEMPORAL_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, { error: 'expected a Temporal namespace name, for example default' })
+    .default('default'),
+  TEMPORAL_TASK_QUEUE: nonEmpty.default('video-agent'),
+  TEMPORAL_CLI_PATH: nonEmpty.optional(),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_DEV_UI_PORT: port.default(8233),
+  TEMPORAL_DEV_UI: boolean.default(true),
+  TEMPORAL_DEV_DB: nonEmpty.default('.data/temporal/dev.db'),
+
+  HEYGEN_API_KEY: nonEmpty.optional(),
+  HEYGEN_BASE_URL: httpUrl.default('https://api.heygen.com'),
+
+  HOST: nonEmpty.default('127.0.0.1'),
+  PORT: port.default(3000),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+function toConfig(env: z.output<typeof envSchema>) {
+  return {
+    logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
+    temporal: {
+      /** Where clients and workers connect. Defaults to the embedded dev server. */
+      address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.TEMPORAL_DEV_PORT}`,
+      /** True when no TEMPORAL_ADDRESS is given: `npm start` then runs its own dev server. */
+      embedded: env.TEMPORAL_ADDRESS === undefined,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      cliPath: env.TEMPORAL_CLI_PATH,
+      devServer: {
+        port: env.TEMPORAL_DEV_PORT,
+        uiPort: env.TEMPORAL_DEV_UI_PORT,
+        ui: env.TEMPORAL_DEV_UI,
+        dbFile: env.TEMPORAL_DEV_DB,
+      },
+    },
+    heygen: {
+      apiKey: env.HEYGEN_API_KEY,
+      baseUrl: env.HEYGEN_BASE_URL.replace(/\/+$/, ''),
+    },
+    api: {
+      host: env.HOST,
+      port: env.PORT,
+    },
+  };
+}
+
+export type Config = ReturnType<typeof toConfig>;
+
+/** Raised when the environment does not parse; the message names every bad variable. */
+export class ConfigError extends UserFacingError {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly { variable: string; problem: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p.variable}: ${p.problem}`).join('\n')}\n` +
+        'Fix the environment variables above (see the Configuration table in README.md).',
+    );
+  }
+}
+
+/** Empty values count as unset, as `FOO=` in a compose file or a shell usually means "not configured". */
+function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') result[key] = value;
+  }
+  return result;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = withoutEmptyValues(env);
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? '(environment)');
+      const received = raw[variable];
+      const shown = received === undefined || SECRET_VARIABLE.test(variable) ? '' : `, got ${JSON.stringify(received)}`;
+      return { variable, problem: `${issue.message}${shown}` };
+    });
+    throw new ConfigError(problems);
+  }
+  return toConfig(parsed.data);
+}

@@ -1,0 +1,93 @@
+/**
+ * How every entry point (`npm start`, `npm run worker`, `npm run temporal`, ...) starts and stops:
+ * config parsed once, one logger, parts stopped in reverse order of start on SIGINT/SIGTERM, a second
+ * signal forcing the exit, and problems a user can fix printed as a plain message rather than a stack.
+ */
+import { loadConfig, type Config } from './config';
+import { UserFacingError } from './errors';
+import { createLogger, type Logger } from './logging';
+
+/** A part could not start for a reason the user can fix (the message says how). */
+export class StartupError extends UserFacingError {
+  override readonly name = 'StartupError';
+}
+
+export class Lifecycle {
+  private readonly closers: { name: string; close: () => Promise<void> }[] = [];
+  private stopping: Promise<void> | undefined;
+  private exitCode = 0;
+
+  /** `exit` runs once every part has stopped, with the highest exit code any shutdown asked for. */
+  constructor(
+    private readonly logger: Logger,
+    private readonly exit: (code: number) => void = () => {},
+  ) {}
+
+  /** Registers a part to stop at shutdown; parts stop in reverse order of registration. */
+  onShutdown(name: string, close: () => Promise<void>): void {
+    this.closers.push({ name, close });
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** Stops every part, then exits; `exitCode` non-zero when the shutdown is due to a failure. */
+  shutdown(reason: string, exitCode = 0): Promise<void> {
+    this.exitCode = Math.max(this.exitCode, exitCode);
+    this.stopping ??= (async () => {
+      this.logger.info({ reason }, 'shutting down');
+      for (const { name, close } of [...this.closers].reverse()) {
+        try {
+          await close();
+          this.logger.debug({ part: name }, 'stopped');
+        } catch (error) {
+          this.logger.error({ part: name, err: error }, 'failed to stop cleanly');
+        }
+      }
+      this.exit(this.exitCode);
+    })();
+    return this.stopping;
+  }
+}
+
+export interface MainContext {
+  config: Config;
+  logger: Logger;
+  lifecycle: Lifecycle;
+}
+
+/**
+ * Runs an entry point: `start` brings its parts up and registers how to stop them. The process then
+ * lives until SIGINT/SIGTERM (or until a part calls `lifecycle.shutdown`) and exits after every part
+ * has stopped.
+ */
+export function runMain(name: string, start: (context: MainContext) => Promise<void>): void {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat }).child({ component: name });
+  const lifecycle = new Lifecycle(logger, (code) => process.exit(code));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (lifecycle.isStopping) {
+        logger.warn({ signal }, 'second signal: exiting without waiting for a clean stop');
+        process.exit(130);
+      }
+      void lifecycle.shutdown(signal);
+    });
+  }
+
+  start({ config, logger, lifecycle }).catch((error: unknown) => {
+    if (error instanceof UserFacingError) {
+      process.stderr.write(`\n${name}: ${error.message}\n\n`);
+    } else {
+      logger.fatal({ err: error }, 'failed to start');
+    }
+    void lifecycle.shutdown('start-up failed', 1);
+  });
+}

@@ -1,0 +1,21 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** The folder holding package.json, whether we run from `src/` (tsx) or from a compiled `dist/`. */
+function findProjectRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+export const PROJECT_ROOT = findProjectRoot(__dirname);
+
+/** Tools the project installs for itself (git-ignored). */
+export const TOOLS_DIR = path.join(PROJECT_ROOT, '.tools');
+
+/** Runtime data such as the dev server's SQLite file (git-ignored). */
+export const DATA_DIR = path.join(PROJECT_ROOT, '.data');

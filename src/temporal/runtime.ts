@@ -1,0 +1,68 @@
+/**
+ * Routes the Temporal SDK's own logging (worker lifecycle, workflow `log`, activity `log`, and the Rust
+ * core's native logs) into pino, so a single log stream tells the whole story of a process.
+ */
+import { type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/common';
+import { makeTelemetryFilterString, Runtime, type RuntimeOptions } from '@temporalio/worker';
+import type { Logger } from '../logging';
+
+const PINO_METHOD = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+} as const satisfies Record<LogLevel, string>;
+
+export class PinoTemporalLogger implements TemporalLogger {
+  constructor(private readonly logger: Logger) {}
+
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    // Core-forwarded entries carry a BigInt timestamp under a symbol key; JSON output skips symbol keys.
+    this.logger[PINO_METHOD[level]](meta ?? {}, message);
+  }
+  trace(message: string, meta?: LogMetadata): void {
+    this.log('TRACE', message, meta);
+  }
+  debug(message: string, meta?: LogMetadata): void {
+    this.log('DEBUG', message, meta);
+  }
+  info(message: string, meta?: LogMetadata): void {
+    this.log('INFO', message, meta);
+  }
+  warn(message: string, meta?: LogMetadata): void {
+    this.log('WARN', message, meta);
+  }
+  error(message: string, meta?: LogMetadata): void {
+    this.log('ERROR', message, meta);
+  }
+}
+
+export interface TemporalRuntimeOptions {
+  /**
+   * Signals on which the Runtime starts a graceful shutdown of every Worker in the process.
+   * Pass `[]` when the caller orchestrates shutdown itself.
+   */
+  shutdownSignals?: NodeJS.Signals[];
+}
+
+/**
+ * Installs the process-wide Temporal Runtime with pino logging. Must run before any Worker or
+ * NativeConnection is created; calling it again in the same process returns the existing Runtime.
+ */
+export function installTemporalRuntime(logger: Logger, options: TemporalRuntimeOptions = {}): Runtime {
+  const runtimeOptions: RuntimeOptions = {
+    logger: new PinoTemporalLogger(logger.child({ component: 'temporal-sdk' })),
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+    },
+    ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
+  };
+  try {
+    return Runtime.install(runtimeOptions);
+  } catch (error) {
+    // Already installed (or instantiated implicitly) in this process: keep the first one.
+    if (error instanceof Error && error.name === 'IllegalStateError') return Runtime.instance();
+    throw error;
+  }
+}

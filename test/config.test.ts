@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, envSchema, loadConfig } from '../src/config';
+
+function problemsOf(env: NodeJS.ProcessEnv): { variable: string; problem: string }[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  test('defaults describe the embedded setup', () => {
+    const config = loadConfig({});
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      embedded: true,
+      namespace: 'default',
+      taskQueue: 'video-agent',
+      cliPath: undefined,
+      devServer: { port: 7233, uiPort: 8233, ui: true, dbFile: '.data/temporal/dev.db' },
+    });
+    expect(config.heygen).toEqual({ apiKey: undefined, baseUrl: 'https://api.heygen.com' });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(config.logLevel).toBe('info');
+  });
+
+  test('reads every variable', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'video-prod',
+      TEMPORAL_TASK_QUEUE: 'video-agent-eu',
+      TEMPORAL_CLI_PATH: '/opt/temporal/bin/temporal',
+      TEMPORAL_DEV_PORT: '17233',
+      TEMPORAL_DEV_UI_PORT: '18233',
+      TEMPORAL_DEV_UI: 'false',
+      TEMPORAL_DEV_DB: '/var/lib/vao/dev.db',
+      HEYGEN_API_KEY: 'sk_V2_example',
+      HEYGEN_BASE_URL: 'https://api.heygen.com/',
+      HOST: '0.0.0.0',
+      PORT: '8080',
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
+    });
+    expect(config.temporal.address).toBe('temporal.internal:7233');
+    expect(config.temporal.embedded).toBe(false);
+    expect(config.temporal.namespace).toBe('video-prod');
+    expect(config.temporal.taskQueue).toBe('video-agent-eu');
+    expect(config.temporal.cliPath).toBe('/opt/temporal/bin/temporal');
+    expect(config.temporal.devServer).toEqual({ port: 17233, uiPort: 18233, ui: false, dbFile: '/var/lib/vao/dev.db' });
+    expect(config.heygen).toEqual({ apiKey: 'sk_V2_example', baseUrl: 'https://api.heygen.com' });
+    expect(config.api).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.logLevel).toBe('debug');
+    expect(config.logFormat).toBe('json');
+  });
+
+  test('the default address follows TEMPORAL_DEV_PORT', () => {
+    expect(loadConfig({ TEMPORAL_DEV_PORT: '17000' }).temporal.address).toBe('127.0.0.1:17000');
+  });
+
+  test('empty values count as unset', () => {
+    const config = loadConfig({ TEMPORAL_ADDRESS: '', PORT: '  ', HEYGEN_API_KEY: '' });
+    expect(config.temporal.embedded).toBe(true);
+    expect(config.api.port).toBe(3000);
+    expect(config.heygen.apiKey).toBeUndefined();
+  });
+
+  test.each([
+    ['PORT', 'abc', /integer port/],
+    ['PORT', '70000', /integer port/],
+    ['PORT', '3000.5', /integer port/],
+    ['TEMPORAL_DEV_PORT', '0', /integer port/],
+    ['TEMPORAL_ADDRESS', 'localhost', /host:port/],
+    ['TEMPORAL_ADDRESS', 'http://localhost:7233', /host:port/],
+    ['TEMPORAL_ADDRESS', 'localhost:99999', /host:port with a port between 1 and 65535/],
+    ['TEMPORAL_NAMESPACE', 'has space', /namespace/],
+    ['TEMPORAL_DEV_UI', 'maybe', /true or false/],
+    ['HEYGEN_BASE_URL', 'api.heygen.com', /http\(s\) URL/],
+    ['HEYGEN_BASE_URL', 'ftp://api.heygen.com', /http\(s\) URL/],
+    ['LOG_LEVEL', 'verbose', /one of fatal, error, warn, info/],
+    ['LOG_FORMAT', 'xml', /json or pretty/],
+  ])('%s=%j is rejected with a message naming the variable and the expected form', (variable, value, expected) => {
+    const problems = problemsOf({ [variable]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.variable).toBe(variable);
+    expect(problems[0]!.problem).toMatch(expected);
+    expect(problems[0]!.problem).toContain(JSON.stringify(value));
+  });
+
+  test('every bad variable is reported at once, in a message that names each', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'x', TEMPORAL_ADDRESS: 'nope', LOG_LEVEL: 'loud' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/PORT: .*"x"/);
+    expect(message).toMatch(/TEMPORAL_ADDRESS: .*"nope"/);
+    expect(message).toMatch(/LOG_LEVEL: .*"loud"/);
+  });
+
+  test('an error message never carries the HeyGen key', () => {
+    let message = '';
+    try {
+      loadConfig({ HEYGEN_API_KEY: 'sk_secret_value', HEYGEN_BASE_URL: 'nope' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('HEYGEN_BASE_URL');
+    expect(message).not.toContain('sk_secret_value');
+  });
+
+  test('the README configuration table lists every variable the schema reads', () => {
+    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    for (const variable of Object.keys(envSchema.shape)) {
+      expect(readme).toMatch(new RegExp(`^\\|\\s*\`${variable}\`\\s*\\|`, 'm'));
+    }
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The entry points as users run them (`npm start`, `npm run temporal`), as real processes: they come
+ * up with the Web UI, stop cleanly on SIGINT/SIGTERM, keep state across a restart, and explain
+ * start-up problems without a stack trace.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { findFreePort } from '../src/temporal/dev-server';
+import { portIsFree, PROJECT_ROOT, startProcess, tsNode } from './harness/processes';
+import { connectClient, uniqueId } from './harness/temporal';
+
+const MAIN = path.join(PROJECT_ROOT, 'src', 'main.ts');
+const TEMPORAL_MAIN = path.join(PROJECT_ROOT, 'src', 'temporal', 'dev-server-main.ts');
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'vao-main-'));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** The environment of a fresh `npm start`: no TEMPORAL_ADDRESS (that is the test run's server). */
+async function embeddedEnv(overrides: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_DEV_PORT: String(await findFreePort()),
+    TEMPORAL_DEV_UI_PORT: String(await findFreePort()),
+    TEMPORAL_DEV_DB: path.join(scratch, `${uniqueId('db')}.db`),
+    LOG_FORMAT: 'json',
+    ...overrides,
+  };
+  delete env.TEMPORAL_ADDRESS;
+  return env;
+}
+
+test('npm start serves the Web UI, stops on SIGINT, and keeps workflows across a restart', async () => {
+  const env = await embeddedEnv();
+  const address = `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
+  const workflowId = uniqueId('survivor');
+
+  const first = startProcess(...tsNode(MAIN), env);
+  await first.waitForLine(/is running/);
+  expect(first.output()).toContain(`Temporal Web UI: http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}`);
+  const ui = await fetch(`http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}/`);
+  expect(ui.status).toBe(200);
+  {
+    const { client, close } = await connectClient(address);
+    await client.workflow.start('anyWorkflowType', { taskQueue: 'nobody-polls', workflowId });
+    await close();
+  }
+  first.child.kill('SIGINT');
+  expect(await first.exited).toEqual({ code: 0, signal: null });
+  expect(await portIsFree(Number(env.TEMPORAL_DEV_PORT))).toBe(true);
+  expect(await portIsFree(Number(env.TEMPORAL_DEV_UI_PORT))).toBe(true);
+
+  const second = startProcess(...tsNode(MAIN), env);
+  await second.waitForLine(/is running/);
+  {
+    const { client, close } = await connectClient(address);
+    const description = await client.workflow.getHandle(workflowId).describe();
+    expect(description.status.name).toBe('RUNNING');
+    await close();
+  }
+  second.child.kill('SIGTERM');
+  expect(await second.exited).toEqual({ code: 0, signal: null });
+});
+
+test('npm start names the variable to change when the Temporal port is taken', async () => {
+  const blocker = net.createServer();
+  const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)));
+  try {
+    const run = startProcess(...tsNode(MAIN), await embeddedEnv({ TEMPORAL_DEV_PORT: String(port) }));
+    expect((await run.exited).code).toBe(1);
+    expect(run.output()).toContain(`Port ${port} is already in use`);
+    expect(run.output()).toContain('set TEMPORAL_DEV_PORT to a free port');
+    expect(run.output()).not.toMatch(/^\s+at /m);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('a bad variable stops start-up with a message naming it, and no stack trace', async () => {
+  const run = startProcess(...tsNode(MAIN), await embeddedEnv({ TEMPORAL_DEV_UI_PORT: 'eighty' }));
+  expect((await run.exited).code).toBe(1);
+  expect(run.output()).toMatch(/TEMPORAL_DEV_UI_PORT: expected an integer port number between 1 and 65535, got "eighty"/);
+  expect(run.output()).not.toMatch(/^\s+at /m);
+});
+
+test('npm run temporal runs the dev server alone and stops on SIGTERM', async () => {
+  const env = await embeddedEnv({ TEMPORAL_DEV_UI: 'false' });
+  const run = startProcess(...tsNode(TEMPORAL_MAIN), env);
+  await run.waitForLine(/gRPC: +127\.0\.0\.1:\d+/);
+  expect(run.output()).not.toContain('Web UI');
+  const { client, close } = await connectClient(`127.0.0.1:${env.TEMPORAL_DEV_PORT}`);
+  await client.connection.workflowService.getSystemInfo({});
+  await close();
+  run.child.kill('SIGTERM');
+  expect(await run.exited).toEqual({ code: 0, signal: null });
+  expect(await portIsFree(Number(env.TEMPORAL_DEV_PORT))).toBe(true);
+});
