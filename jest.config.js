@@ -5,6 +5,8 @@
  */
 module.exports = {
   testEnvironment: 'node',
+  // zod keeps its config on a global; Jest 30's global clean-up between files would warn about it.
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {

@@ -105,27 +105,29 @@ export class ConfigError extends UserFacingError {
   }
 }
 
-/** Empty values count as unset, as `FOO=` in a compose file or a shell usually means "not configured". */
-function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const key of Object.keys(envSchema.shape)) {
+/**
+ * Parses the variables a schema declares out of an environment. Empty values count as unset, as `FOO=`
+ * in a compose file or a shell usually means "not configured". Throws a {@link ConfigError} naming every
+ * bad variable, with the value received unless the variable holds a secret.
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
     const value = env[key];
-    if (value !== undefined && value.trim() !== '') result[key] = value;
+    if (value !== undefined && value.trim() !== '') raw[key] = value;
   }
-  return result;
-}
-
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const raw = withoutEmptyValues(env);
-  const parsed = envSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? '(environment)');
       const received = raw[variable];
       const shown = received === undefined || SECRET_VARIABLE.test(variable) ? '' : `, got ${JSON.stringify(received)}`;
       return { variable, problem: `${issue.message}${shown}` };
-    });
-    throw new ConfigError(problems);
-  }
-  return toConfig(parsed.data);
+    }),
+  );
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return toConfig(parseEnv(envSchema, env));
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, envSchema, loadConfig } from '../src/config';
+import { simulatorEnvSchema } from '../src/simulator/config';
 
 function problemsOf(env: NodeJS.ProcessEnv): { variable: string; problem: string }[] {
   try {
@@ -115,7 +116,7 @@ describe('loadConfig', () => {
 
   test('the README configuration table lists every variable the schema reads', () => {
     const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-    for (const variable of Object.keys(envSchema.shape)) {
+    for (const variable of [...Object.keys(envSchema.shape), ...Object.keys(simulatorEnvSchema.shape)]) {
       expect(readme).toMatch(new RegExp(`^\\|\\s*\`${variable}\`\\s*\\|`, 'm'));
     }
   });

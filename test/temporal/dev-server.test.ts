@@ -6,7 +6,8 @@ import net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { DevServerError, findFreePort, startDevServer } from '../../src/temporal/dev-server';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
-import { portIsFree, processGroupAlive, startProcess, tsNode, waitFor } from '../harness/processes';
+import { portIsFree, processGroupAlive, startProcess, tsNode } from '../harness/processes';
+import { eventually } from '../harness/wait';
 
 const cliPath = process.env.TEMPORAL_CLI_PATH!;
 
@@ -77,6 +78,6 @@ test('the server does not outlive a parent killed with SIGKILL', async () => {
 
   parent.child.kill('SIGKILL');
   await parent.exited;
-  await waitFor(() => !processGroupAlive(pgid), 20_000, 'the orphaned dev server to exit');
-  await waitFor(() => portIsFree(port), 5_000, 'the port to be released');
+  await eventually(() => !processGroupAlive(pgid), { timeoutMs: 20_000, what: 'the orphaned dev server to exit' });
+  await eventually(() => portIsFree(port), { timeoutMs: 5_000, what: 'the port to be released' });
 });

@@ -9,7 +9,8 @@ import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
 import { VideoAgentStatus } from '../../src/workflows/search-attributes';
 import * as activities from '../fixtures/workflows/activities';
 import { releaseSignal, type signalGate } from '../fixtures/workflows/signal-gate';
-import { connectClient, eventually, uniqueId, withWorker } from '../harness/temporal';
+import { connectClient, uniqueId, withWorker } from '../harness/temporal';
+import { eventually } from '../harness/wait';
 
 const cliPath = process.env.TEMPORAL_CLI_PATH!;
 const workflowsPath = require.resolve('../fixtures/workflows/signal-gate');
@@ -37,8 +38,8 @@ test('a running workflow survives a server restart and then completes', async ()
         // Wait until the worker has run the first task (the search attribute is set there).
         await eventually(async () => {
           const description = await client.workflow.getHandle(workflowId).describe();
-          return description.typedSearchAttributes.get(VideoAgentStatus) === 'waiting' ? true : undefined;
-        }, 20_000, 'the workflow to reach its signal wait');
+          return description.typedSearchAttributes.get(VideoAgentStatus) === 'waiting';
+        }, { timeoutMs: 20_000, what: 'the workflow to reach its signal wait' });
       });
     } finally {
       await close();

@@ -11,7 +11,8 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES, VideoAgentStatus } from '../../src/workflows/search-attributes';
 import * as activities from '../fixtures/workflows/activities';
 import { releaseSignal, type signalGate } from '../fixtures/workflows/signal-gate';
-import { connectClient, eventually, uniqueId, withWorker } from '../harness/temporal';
+import { connectClient, uniqueId, withWorker } from '../harness/temporal';
+import { eventually } from '../harness/wait';
 
 const workflowsPath = require.resolve('../fixtures/workflows/signal-gate');
 const changedWorkflowsPath = require.resolve('../fixtures/workflows/signal-gate-changed');
@@ -47,11 +48,11 @@ test('workflows can be listed by VideoAgentStatus, and the list follows upserts'
   };
   await withWorker({ taskQueue, workflowsPath, activities }, async () => {
     const handle = await client.workflow.start<typeof signalGate>('signalGate', { taskQueue, workflowId, args: ['sa'] });
-    await eventually(async () => ((await byStatus('waiting')).length === 1 ? true : undefined), 20_000, 'VideoAgentStatus="waiting"');
+    await eventually(async () => ((await byStatus('waiting')).length === 1), { timeoutMs: 20_000, what: 'VideoAgentStatus="waiting"' });
     expect(await byStatus('done')).toEqual([]);
     await handle.signal(releaseSignal, 'test');
     await handle.result();
-    await eventually(async () => ((await byStatus('done')).length === 1 ? true : undefined), 20_000, 'VideoAgentStatus="done"');
+    await eventually(async () => ((await byStatus('done')).length === 1), { timeoutMs: 20_000, what: 'VideoAgentStatus="done"' });
   });
   const description = await client.workflow.getHandle(workflowId).describe();
   expect(description.typedSearchAttributes.get(VideoAgentStatus)).toBe('done');

@@ -1,0 +1,58 @@
+import { DEFAULT_SCENARIO, parseDuration, parseScenario, readsAsApproval, ScenarioError } from '../../src/simulator/scenario';
+
+test('a prompt without a directive runs the default scenario', () => {
+  expect(parseScenario('Make a product video')).toEqual({ scenario: DEFAULT_SCENARIO, prompt: 'Make a product video' });
+});
+
+test('every key is read and the directive is removed from the prompt', () => {
+  const { scenario, prompt } = parseScenario(
+    'Make a video [[sim think=30s revise=5s ask=2 review=skip generate=5m video_delay=500ms duration=45 scenes=6 fail=video stuck=generating proceed=text]] please',
+  );
+  expect(prompt).toBe('Make a video please');
+  expect(scenario).toEqual({
+    thinkMs: 30_000,
+    reviseMs: 5_000,
+    asks: 2,
+    review: 'skip',
+    generateMs: 300_000,
+    videoDelayMs: 500,
+    durationSeconds: 45,
+    scenes: 6,
+    fail: 'video',
+    stuck: 'generating',
+    proceed: 'text',
+  });
+});
+
+test('revise follows think unless set; later directives win', () => {
+  expect(parseScenario('[[sim think=8s]]').scenario.reviseMs).toBe(8_000);
+  expect(parseScenario('[[sim ask=1]] x [[sim ask=3]]').scenario.asks).toBe(3);
+  expect(parseScenario('[[sim]] plain').prompt).toBe('plain');
+});
+
+test.each([
+  ['[[sim thnk=3s]]', /unknown simulator directive key "thnk"/],
+  ['[[sim think=soon]]', /think=soon: expected a duration/],
+  ['[[sim fail=everything]]', /fail=everything: expected one of thinking, generating, video, silent/],
+  ['[[sim ask=-1]]', /ask=-1: expected a whole number from 0 to 20/],
+  ['[[sim review]]', /expected key=value/],
+])('%s is an error, not a silent default', (prompt, message) => {
+  expect(() => parseScenario(prompt)).toThrow(ScenarioError);
+  expect(() => parseScenario(prompt)).toThrow(message);
+});
+
+test('durations', () => {
+  expect(parseDuration('250ms')).toBe(250);
+  expect(parseDuration('1.5s')).toBe(1_500);
+  expect(parseDuration('2m')).toBe(120_000);
+  expect(parseDuration('1h')).toBe(3_600_000);
+  expect(parseDuration('7')).toBe(7_000);
+  expect(parseDuration('7d')).toBeUndefined();
+});
+
+test('approval by text (proceed=text) reads intent, not keywords alone', () => {
+  expect(readsAsApproval('Looks perfect, go ahead and generate the video.')).toBe(true);
+  expect(readsAsApproval('Approved.')).toBe(true);
+  expect(readsAsApproval('Looks great, but add a scene about our code review process before the checklist scene.')).toBe(false);
+  expect(readsAsApproval('Make the intro shorter')).toBe(false);
+});
