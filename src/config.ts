@@ -6,7 +6,9 @@
  * same variables (a test keeps the two in step).
  */
 import { z } from 'zod';
+import { parseDuration } from './duration';
 import { UserFacingError } from './errors';
+import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './simulator/defaults';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -36,6 +38,20 @@ const nonEmpty = z.string().trim().min(1, { error: 'expected a non-empty value' 
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, for example https://api.heygen.com' });
 
+const duration = z.string().transform((value, context) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    context.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 5m or 500ms' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const positiveInt = z.coerce
+  .number({ error: 'expected a whole number above 0' })
+  .int({ error: 'expected a whole number above 0' })
+  .min(1, { error: 'expected a whole number above 0' });
+
 /** The environment variables the service reads, with defaults. Keys are the variable names. */
 export const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -54,7 +70,12 @@ export const envSchema = z.object({
   TEMPORAL_DEV_DB: nonEmpty.default('.data/temporal/dev.db'),
 
   HEYGEN_API_KEY: nonEmpty.optional(),
-  HEYGEN_BASE_URL: httpUrl.default('https://api.heygen.com'),
+  HEYGEN_BASE_URL: httpUrl.optional(),
+  HEYGEN_WEBHOOK_URL: httpUrl.optional(),
+
+  WORKER_SHUTDOWN_GRACE: duration.default(30_000),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
+  TEMPORAL_WORKFLOW_BUNDLE: nonEmpty.optional(),
 
   HOST: nonEmpty.default('127.0.0.1'),
   PORT: port.default(3000),
@@ -82,8 +103,18 @@ function toConfig(env: z.output<typeof envSchema>) {
       },
     },
     heygen: {
-      apiKey: env.HEYGEN_API_KEY,
-      baseUrl: env.HEYGEN_BASE_URL.replace(/\/+$/, ''),
+      /** Without a key the service talks to the HeyGen simulator (`npm run simulator`), never to HeyGen. */
+      simulator: env.HEYGEN_API_KEY === undefined,
+      apiKey: env.HEYGEN_API_KEY ?? DEFAULT_SIMULATOR_API_KEY,
+      baseUrl: (env.HEYGEN_BASE_URL ?? (env.HEYGEN_API_KEY ? 'https://api.heygen.com' : `http://127.0.0.1:${DEFAULT_SIMULATOR_PORT}`)).replace(/\/+$/, ''),
+      /** Our webhook receiver, given to HeyGen as `callback_url`. */
+      webhookUrl: env.HEYGEN_WEBHOOK_URL,
+    },
+    worker: {
+      shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE,
+      maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      /** A prebuilt workflow bundle (`npm run build:workflows`); bundled from source at start otherwise. */
+      workflowBundle: env.TEMPORAL_WORKFLOW_BUNDLE,
     },
     api: {
       host: env.HOST,

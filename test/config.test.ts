@@ -24,7 +24,8 @@ describe('loadConfig', () => {
       cliPath: undefined,
       devServer: { port: 7233, uiPort: 8233, ui: true, dbFile: '.data/temporal/dev.db' },
     });
-    expect(config.heygen).toEqual({ apiKey: undefined, baseUrl: 'https://api.heygen.com' });
+    expect(config.heygen).toEqual({ simulator: true, apiKey: 'sim_local_key', baseUrl: 'http://127.0.0.1:4010', webhookUrl: undefined });
+    expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, workflowBundle: undefined });
     expect(config.api).toEqual({ host: '127.0.0.1', port: 3000 });
     expect(config.logLevel).toBe('info');
   });
@@ -41,6 +42,10 @@ describe('loadConfig', () => {
       TEMPORAL_DEV_DB: '/var/lib/vao/dev.db',
       HEYGEN_API_KEY: 'sk_V2_example',
       HEYGEN_BASE_URL: 'https://api.heygen.com/',
+      HEYGEN_WEBHOOK_URL: 'https://vao.example.com/v1/webhooks/heygen',
+      WORKER_SHUTDOWN_GRACE: '45s',
+      WORKER_MAX_CONCURRENT_ACTIVITIES: '20',
+      TEMPORAL_WORKFLOW_BUNDLE: 'dist/workflow-bundle.js',
       HOST: '0.0.0.0',
       PORT: '8080',
       LOG_LEVEL: 'debug',
@@ -52,7 +57,13 @@ describe('loadConfig', () => {
     expect(config.temporal.taskQueue).toBe('video-agent-eu');
     expect(config.temporal.cliPath).toBe('/opt/temporal/bin/temporal');
     expect(config.temporal.devServer).toEqual({ port: 17233, uiPort: 18233, ui: false, dbFile: '/var/lib/vao/dev.db' });
-    expect(config.heygen).toEqual({ apiKey: 'sk_V2_example', baseUrl: 'https://api.heygen.com' });
+    expect(config.heygen).toEqual({
+      simulator: false,
+      apiKey: 'sk_V2_example',
+      baseUrl: 'https://api.heygen.com',
+      webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
+    });
+    expect(config.worker).toEqual({ shutdownGraceMs: 45_000, maxConcurrentActivities: 20, workflowBundle: 'dist/workflow-bundle.js' });
     expect(config.api).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.logLevel).toBe('debug');
     expect(config.logFormat).toBe('json');
@@ -62,11 +73,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ TEMPORAL_DEV_PORT: '17000' }).temporal.address).toBe('127.0.0.1:17000');
   });
 
+  test('with a key and no base URL, the real API; without a key, the simulator unless a base URL is given', () => {
+    expect(loadConfig({ HEYGEN_API_KEY: 'k' }).heygen.baseUrl).toBe('https://api.heygen.com');
+    expect(loadConfig({ HEYGEN_BASE_URL: 'http://sim.internal:4010' }).heygen).toMatchObject({ simulator: true, baseUrl: 'http://sim.internal:4010' });
+  });
+
   test('empty values count as unset', () => {
     const config = loadConfig({ TEMPORAL_ADDRESS: '', PORT: '  ', HEYGEN_API_KEY: '' });
     expect(config.temporal.embedded).toBe(true);
     expect(config.api.port).toBe(3000);
-    expect(config.heygen.apiKey).toBeUndefined();
+    expect(config.heygen.simulator).toBe(true);
   });
 
   test.each([
@@ -83,6 +99,9 @@ describe('loadConfig', () => {
     ['HEYGEN_BASE_URL', 'ftp://api.heygen.com', /http\(s\) URL/],
     ['LOG_LEVEL', 'verbose', /one of fatal, error, warn, info/],
     ['LOG_FORMAT', 'xml', /json or pretty/],
+    ['HEYGEN_WEBHOOK_URL', 'vao.example.com/hook', /http\(s\) URL/],
+    ['WORKER_SHUTDOWN_GRACE', 'a while', /duration such as 30s/],
+    ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0', /whole number above 0/],
   ])('%s=%j is rejected with a message naming the variable and the expected form', (variable, value, expected) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

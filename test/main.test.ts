@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../src/temporal/dev-server';
+import { startVideoAgentSession } from '../src/temporal/sessions';
 import { portIsFree, PROJECT_ROOT, startProcess, tsNode } from './harness/processes';
 import { connectClient, uniqueId } from './harness/temporal';
 
@@ -29,14 +30,19 @@ async function embeddedEnv(overrides: NodeJS.ProcessEnv = {}): Promise<NodeJS.Pr
     TEMPORAL_DEV_PORT: String(await findFreePort()),
     TEMPORAL_DEV_UI_PORT: String(await findFreePort()),
     TEMPORAL_DEV_DB: path.join(scratch, `${uniqueId('db')}.db`),
+    TEMPORAL_TASK_QUEUE: uniqueId('main'),
+    SIMULATOR_PORT: String(await findFreePort()),
+    SIMULATOR_TIME_SCALE: '1000',
     LOG_FORMAT: 'json',
     ...overrides,
   };
   delete env.TEMPORAL_ADDRESS;
+  delete env.HEYGEN_API_KEY;
+  delete env.HEYGEN_BASE_URL;
   return env;
 }
 
-test('npm start serves the Web UI, stops on SIGINT, and keeps workflows across a restart', async () => {
+test('npm start runs sessions on embedded defaults, serves the Web UI, stops on SIGINT, and keeps workflows across a restart', async () => {
   const env = await embeddedEnv();
   const address = `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
   const workflowId = uniqueId('survivor');
@@ -44,10 +50,18 @@ test('npm start serves the Web UI, stops on SIGINT, and keeps workflows across a
   const first = startProcess(...tsNode(MAIN), env);
   await first.waitForLine(/is running/);
   expect(first.output()).toContain(`Temporal Web UI: http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}`);
+  expect(first.output()).toContain(`HeyGen:          simulator at http://127.0.0.1:${env.SIMULATOR_PORT} (no HEYGEN_API_KEY set)`);
+  expect(first.output()).toContain(`Worker:          task queue ${env.TEMPORAL_TASK_QUEUE}`);
   const ui = await fetch(`http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}/`);
   expect(ui.status).toBe(200);
   {
     const { client, close } = await connectClient(address);
+    const session = await startVideoAgentSession(
+      client,
+      { prompt: 'Through npm start [[sim review=skip think=50s generate=50s]]', timing: { pollInitial: 20, pollMax: 100, videoPollInterval: 20 } },
+      { taskQueue: env.TEMPORAL_TASK_QUEUE! },
+    );
+    expect((await session.result()).phase).toBe('completed');
     await client.workflow.start('anyWorkflowType', { taskQueue: 'nobody-polls', workflowId });
     await close();
   }

@@ -60,7 +60,17 @@ interface IdempotencyRecord {
   expiresAt: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A delay that ends early when the simulator shuts down, so no held response outlives it. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 export interface SimulatorHandle {
   app: FastifyInstance;
@@ -74,6 +84,7 @@ export interface SimulatorHandle {
 
 export function buildSimulator(config: SimulatorConfig, logger: Logger): SimulatorHandle {
   let knobs = config.knobs;
+  const closing = new AbortController();
   let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const random = seededRandom(config.seed);
   const faults = new FaultInjector(() => knobs, random);
@@ -85,6 +96,8 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
   const byStatus: Record<string, number> = {};
   const injected: Record<string, number> = {};
   let idempotentReplays = 0;
+  /** Which /v3 endpoint a request is for (set by the route, read when counting responses). */
+  const endpointOf = new WeakMap<FastifyRequest, EndpointName>();
 
   const onSessionEvent = (event: SessionEvent) => {
     const { session } = event;
@@ -104,6 +117,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 48 * 1024 * 1024,
+    forceCloseConnections: true,
     genReqId: () => `req_${randomBytes(8).toString('hex')}`,
   });
 
@@ -122,6 +136,8 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
+    const endpoint = endpointOf.get(request);
+    if (endpoint) byStatus[`${endpoint} ${reply.statusCode}`] = (byStatus[`${endpoint} ${reply.statusCode}`] ?? 0) + 1;
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode }, 'simulator request');
   });
 
@@ -154,7 +170,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     injected[fault.kind] = (injected[fault.kind] ?? 0) + 1;
     switch (fault.kind) {
       case 'slow':
-        await sleep(knobs.slowMs);
+        await sleep(knobs.slowMs, closing.signal);
         return false; // then answer normally
       case '429':
         await reply
@@ -187,9 +203,10 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
   ): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
     return async (request, reply) => {
       totals[endpoint] = (totals[endpoint] ?? 0) + 1;
+      endpointOf.set(request, endpoint);
       const apiKey = apiKeyOf(request);
       const sessionId = (request.params as { session_id?: string }).session_id;
-      if (knobs.latencyMs > 0) await sleep(knobs.latencyMs);
+      if (knobs.latencyMs > 0) await sleep(knobs.latencyMs, closing.signal);
       const fault = faults.pick(endpoint, sessionId);
 
       // The key is reserved before any delay, so a duplicate arriving meanwhile sees it in flight.
@@ -233,7 +250,6 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
         if (result.status === 429) idempotency.delete(recordKey);
         else idempotency.get(recordKey)!.result = result;
       }
-      byStatus[`${endpoint} ${result.status}`] = (byStatus[`${endpoint} ${result.status}`] ?? 0) + 1;
       if (fault?.when === 'after' && (await sendFault(fault, reply, request))) return;
       await reply.code(result.status).headers(result.headers ?? {}).send(result.body);
     };
@@ -422,6 +438,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
       baseUrl = url;
     },
     shutdown: async () => {
+      closing.abort();
       dispatcher.close();
       store.clear();
       await app.close();

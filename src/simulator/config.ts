@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import { parseEnv } from '../config';
 
-export const DEFAULT_SIMULATOR_API_KEY = 'sim_local_key';
-export const DEFAULT_SIMULATOR_WEBHOOK_SECRET = 'whsec_simulator_local';
+import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT, DEFAULT_SIMULATOR_WEBHOOK_SECRET } from './defaults';
+
+export { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT, DEFAULT_SIMULATOR_WEBHOOK_SECRET };
 
 const rate = z.coerce
   .number({ error: 'expected a probability between 0 and 1' })
@@ -77,7 +78,7 @@ const port = z.coerce
 
 export const simulatorEnvSchema = z.object({
   SIMULATOR_HOST: z.string().min(1).default('127.0.0.1'),
-  SIMULATOR_PORT: port.default(4010),
+  SIMULATOR_PORT: port.default(DEFAULT_SIMULATOR_PORT),
   SIMULATOR_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   SIMULATOR_API_KEYS: z
     .string()

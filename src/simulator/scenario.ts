@@ -7,6 +7,7 @@
  * The directive is simulator-only: the real HeyGen API would read it as part of the prompt.
  * Durations are simulated time (see SIMULATOR_TIME_SCALE): `500ms`, `30s`, `5m`, `1h`, or bare seconds.
  */
+import { parseDuration } from '../duration';
 
 export interface Scenario {
   /** Thinking time before the first checkpoint (and before generating, when review is skipped). */
@@ -31,6 +32,8 @@ export interface Scenario {
   stuck?: 'thinking' | 'generating';
   /** What turns a review into generation: the `auto_proceed` flag (the page's contract) or the message text. */
   proceed: 'flag' | 'text';
+  /** Contract drift: report this undocumented status instead of `thinking`. */
+  unknownStatus?: string;
 }
 
 export const DEFAULT_SCENARIO: Scenario = {
@@ -50,13 +53,6 @@ export class ScenarioError extends Error {
 }
 
 const DIRECTIVE = /\[\[sim(?:\s+([^\]]*))?\]\]/g;
-
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(match[1]) * unit);
-}
 
 function oneOf<T extends string>(key: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
@@ -126,9 +122,13 @@ export function parseScenario(prompt: string): { scenario: Scenario; prompt: str
         case 'proceed':
           scenario.proceed = oneOf(key, value, ['flag', 'text'] as const);
           break;
+        case 'unknown_status':
+          if (!/^[a-z_]{1,40}$/.test(value)) throw new ScenarioError(`simulator directive ${key}=${value}: expected a lowercase word`);
+          scenario.unknownStatus = value;
+          break;
         default:
           throw new ScenarioError(
-            `unknown simulator directive key "${key}" (known: think, revise, ask, review, generate, video_delay, duration, scenes, fail, stuck, proceed)`,
+            `unknown simulator directive key "${key}" (known: think, revise, ask, review, generate, video_delay, duration, scenes, fail, stuck, proceed, unknown_status)`,
           );
       }
     }

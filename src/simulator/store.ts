@@ -155,6 +155,8 @@ export class SessionStore {
     }
     const now = this.now();
     const mode = request.mode ?? 'generate';
+    // With proceed=text the flag is ignored, as later API revisions ignore it.
+    const autoProceed = request.auto_proceed === true && scenario.proceed === 'flag';
     const session: SimSession = {
       id: `sess_${hexId()}`,
       seq: this.nextSeq++,
@@ -170,10 +172,10 @@ export class SessionStore {
       status: 'thinking',
       phase: { kind: 'idle' },
       progress: 0,
-      asksRemaining: mode === 'chat' && !request.auto_proceed ? scenario.asks : 0,
+      asksRemaining: mode === 'chat' && !autoProceed ? scenario.asks : 0,
       revision: 0,
       storyboards: 0,
-      proceedAfterThinking: mode === 'generate' || request.auto_proceed === true,
+      proceedAfterThinking: mode === 'generate' || autoProceed,
       stopRequested: false,
       halted: false,
       files: request.files?.length ?? 0,

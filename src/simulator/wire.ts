@@ -12,10 +12,15 @@ export function createResponseWire(session: SimSession): CreateSessionResponse {
   return { session_id: session.id, status: session.status, video_id: session.currentVideoId, created_at: seconds(session.createdAtMs) };
 }
 
+/** The status as reported: the real one, or the drifted name a scenario asks for while thinking. */
+function reportedStatus(session: SimSession): string {
+  return session.status === 'thinking' && session.scenario.unknownStatus ? session.scenario.unknownStatus : session.status;
+}
+
 export function sessionWire(store: SessionStore, session: SimSession): Session {
   return {
     session_id: session.id,
-    status: session.status,
+    status: reportedStatus(session),
     progress: store.progressOf(session),
     title: session.title,
     video_id: session.currentVideoId,

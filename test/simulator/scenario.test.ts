@@ -1,4 +1,5 @@
-import { DEFAULT_SCENARIO, parseDuration, parseScenario, readsAsApproval, ScenarioError } from '../../src/simulator/scenario';
+import { parseDuration } from '../../src/duration';
+import { DEFAULT_SCENARIO, parseScenario, readsAsApproval, ScenarioError } from '../../src/simulator/scenario';
 
 test('a prompt without a directive runs the default scenario', () => {
   expect(parseScenario('Make a product video')).toEqual({ scenario: DEFAULT_SCENARIO, prompt: 'Make a product video' });
@@ -6,7 +7,7 @@ test('a prompt without a directive runs the default scenario', () => {
 
 test('every key is read and the directive is removed from the prompt', () => {
   const { scenario, prompt } = parseScenario(
-    'Make a video [[sim think=30s revise=5s ask=2 review=skip generate=5m video_delay=500ms duration=45 scenes=6 fail=video stuck=generating proceed=text]] please',
+    'Make a video [[sim think=30s revise=5s ask=2 review=skip generate=5m video_delay=500ms duration=45 scenes=6 fail=video stuck=generating proceed=text unknown_status=queued]] please',
   );
   expect(prompt).toBe('Make a video please');
   expect(scenario).toEqual({
@@ -21,6 +22,7 @@ test('every key is read and the directive is removed from the prompt', () => {
     fail: 'video',
     stuck: 'generating',
     proceed: 'text',
+    unknownStatus: 'queued',
   });
 });
 
@@ -47,7 +49,8 @@ test('durations', () => {
   expect(parseDuration('2m')).toBe(120_000);
   expect(parseDuration('1h')).toBe(3_600_000);
   expect(parseDuration('7')).toBe(7_000);
-  expect(parseDuration('7d')).toBeUndefined();
+  expect(parseDuration('7d')).toBe(604_800_000);
+  expect(parseDuration('7w')).toBeUndefined();
 });
 
 test('approval by text (proceed=text) reads intent, not keywords alone', () => {

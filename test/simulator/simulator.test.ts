@@ -209,6 +209,11 @@ describe('the documented chat flow', () => {
     expect((await client.getSession(id)).status).toBe('generating');
   });
 
+  test('unknown_status: contract drift, an undocumented status instead of thinking', async () => {
+    const id = await chat('Drift [[sim unknown_status=queued think=1h]]');
+    expect((await client.getSession(id)).status).toBe('queued');
+  });
+
   test('messages are newest-first and at most 40', async () => {
     const id = await chat('Long chat [[sim think=1ms scenes=1]]');
     await waitForStatus(id, 'reviewing');

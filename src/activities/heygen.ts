@@ -1,0 +1,279 @@
+/**
+ * The session workflow's activities: one short HeyGen call each, made through the typed client.
+ *
+ * They turn {@link HeyGenApiError}s into Temporal failures that say whether to retry: refused requests
+ * are non-retryable (401/402/403 as `HeyGenAccessDenied`, so the session fails fast), 429s wait for
+ * `Retry-After`, and an ambiguous create or message is repeated only with the same Idempotency-Key
+ * (derived from the workflow id, so every retry carries it). Results are trimmed to what the workflow
+ * needs: they are stored in workflow history.
+ *
+ * The HeyGen key lives in the client given to {@link createHeyGenActivities}; it never passes through
+ * an activity's arguments or results.
+ */
+import { activityInfo, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { HeyGenClient } from '../heygen/client';
+import { HeyGenApiError } from '../heygen/errors';
+import type { FileInput, Session, Video } from '../heygen/schemas';
+import type { Logger } from '../logging';
+import { HEYGEN_FAILURE } from '../workflows/failure-types';
+import type { ResourceInfo, SessionFile, VideoInfo } from '../workflows/session-types';
+
+/** Message text is cut to this in workflow history (prompts can be 10,000 characters). */
+export const MESSAGE_CONTENT_LIMIT = 2_000;
+
+export interface HeyGenActivityDeps {
+  heygen: HeyGenClient;
+  /** Our webhook receiver, sent as `callback_url` so HeyGen can wake the workflow. */
+  callbackUrl?: string;
+  logger: Logger;
+}
+
+export interface CreateSessionInput {
+  prompt: string;
+  avatarId?: string;
+  voiceId?: string;
+  orientation?: 'landscape' | 'portrait';
+  files?: SessionFile[];
+  autoProceed: boolean;
+  /** Echoed in webhooks: the workflow id. */
+  callbackId: string;
+  idempotencyKey: string;
+}
+
+export interface CreatedSession {
+  sessionId: string;
+  status: string;
+  videoId: string | null;
+}
+
+export interface SnapshotMessage {
+  role: string;
+  type: string;
+  content: string;
+  /** Unix seconds. */
+  createdAt: number | null;
+  resourceIds: string[];
+}
+
+export interface SessionSnapshot {
+  status: string;
+  progress: number;
+  title: string | null;
+  videoId: string | null;
+  /** Messages at or after `messagesSince` (unix seconds), oldest first. */
+  messages: SnapshotMessage[];
+}
+
+export interface SendMessageInput {
+  sessionId: string;
+  message: string;
+  autoProceed: boolean;
+  avatarId?: string;
+  voiceId?: string;
+  files?: SessionFile[];
+  idempotencyKey: string;
+}
+
+export interface VideoDetails extends VideoInfo {
+  failureCode: string | null;
+  failureMessage: string | null;
+}
+
+function toHeyGenFiles(files: SessionFile[] | undefined): FileInput[] | undefined {
+  return files?.map((file) => {
+    switch (file.type) {
+      case 'asset_id':
+        return { type: 'asset_id', asset_id: file.assetId };
+      case 'url':
+        return { type: 'url', url: file.url };
+      case 'base64':
+        return { type: 'base64', media_type: file.mediaType, data: file.data };
+    }
+  });
+}
+
+/** The Temporal failure a HeyGen error becomes. */
+export function toActivityFailure(error: unknown): unknown {
+  if (!(error instanceof HeyGenApiError)) return error;
+  const details = [error.toJSON()];
+  if (error.retry === 'not_retryable') {
+    const denied = error.status === 401 || error.status === 402 || error.status === 403;
+    return ApplicationFailure.create({
+      type: denied ? HEYGEN_FAILURE.accessDenied : HEYGEN_FAILURE.rejected,
+      message: error.message,
+      nonRetryable: true,
+      details,
+    });
+  }
+  // An ambiguous write is safe to repeat only because every create and message carries its key.
+  const repeatable = error.retry === 'retryable' || error.idempotencyKey !== undefined;
+  return ApplicationFailure.create({
+    type: HEYGEN_FAILURE.unavailable,
+    message: error.message,
+    nonRetryable: !repeatable,
+    nextRetryDelay: error.retryAfterMs,
+    details,
+  });
+}
+
+/**
+ * Runs a HeyGen call while heartbeating, so a worker that dies mid-call is noticed within the heartbeat
+ * timeout rather than the start-to-close timeout, and passes the activity's cancellation to the request.
+ */
+async function heygenCall<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const heartbeatEvery = context.info.heartbeatTimeoutMs ? Math.max(200, context.info.heartbeatTimeoutMs / 3) : undefined;
+  const timer = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
+  try {
+    return await call(context.cancellationSignal);
+  } catch (error) {
+    throw toActivityFailure(error);
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+function toSnapshotMessage(message: Session['messages'][number]): SnapshotMessage {
+  return {
+    role: message.role,
+    type: message.type,
+    content: message.content.length > MESSAGE_CONTENT_LIMIT ? `${message.content.slice(0, MESSAGE_CONTENT_LIMIT - 1)}…` : message.content,
+    createdAt: message.created_at,
+    resourceIds: message.resource_ids ?? [],
+  };
+}
+
+export function toVideoDetails(video: Video): VideoDetails {
+  return {
+    videoId: video.id,
+    status: video.status,
+    title: video.title,
+    url: video.video_url,
+    thumbnailUrl: video.thumbnail_url,
+    captionedUrl: video.captioned_video_url,
+    subtitleUrl: video.subtitle_url,
+    durationSeconds: video.duration,
+    completedAt: video.completed_at === null ? null : new Date(video.completed_at * 1000).toISOString(),
+    failureCode: video.failure_code,
+    failureMessage: video.failure_message,
+  };
+}
+
+export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenActivityDeps) {
+  return {
+    /** `POST /v3/video-agents` in chat mode, idempotent by key. */
+    async createHeyGenSession(input: CreateSessionInput): Promise<CreatedSession> {
+      const created = await heygenCall((signal) =>
+        heygen.createSession(
+          {
+            prompt: input.prompt,
+            mode: 'chat',
+            avatar_id: input.avatarId,
+            voice_id: input.voiceId,
+            orientation: input.orientation,
+            files: toHeyGenFiles(input.files),
+            auto_proceed: input.autoProceed || undefined,
+            callback_url: callbackUrl,
+            callback_id: input.callbackId,
+          },
+          { idempotencyKey: input.idempotencyKey, signal },
+        ),
+      );
+      logger.info({ sessionId: created.session_id, callbackId: input.callbackId, attempt: activityInfo().attempt }, 'HeyGen session created');
+      return { sessionId: created.session_id, status: created.status, videoId: created.video_id };
+    },
+
+    /** `GET /v3/video-agents/{id}`, keeping only messages at or after `messagesSince`. */
+    async getHeyGenSession(input: { sessionId: string; messagesSince?: number }): Promise<SessionSnapshot> {
+      const session = await heygenCall((signal) => heygen.getSession(input.sessionId, { signal }));
+      const since = input.messagesSince ?? 0;
+      return {
+        status: session.status,
+        progress: session.progress,
+        title: session.title,
+        videoId: session.video_id,
+        messages: session.messages
+          .filter((message) => message.created_at === null || message.created_at >= since)
+          .reverse()
+          .map(toSnapshotMessage),
+      };
+    },
+
+    /**
+     * `POST /v3/video-agents/{id}` with the message's Idempotency-Key. A retry first checks whether
+     * HeyGen already has the message (an earlier attempt may have landed before the worker died), so the
+     * message reaches HeyGen once even where HeyGen would not honour the key.
+     */
+    async sendHeyGenMessage(input: SendMessageInput): Promise<{ runId: string | null; alreadyDelivered: boolean }> {
+      const info = activityInfo();
+      if (info.attempt > 1) {
+        const session = await heygenCall((signal) => heygen.getSession(input.sessionId, { signal }));
+        const sentAfter = Math.floor(info.scheduledTimestampMs / 1000) - 5;
+        const delivered = session.messages.some(
+          (m) => m.role === 'user' && m.content === input.message && (m.created_at === null || m.created_at >= sentAfter),
+        );
+        if (delivered) {
+          logger.info({ sessionId: input.sessionId, attempt: info.attempt }, 'HeyGen already has this message; not sending it again');
+          return { runId: null, alreadyDelivered: true };
+        }
+      }
+      const sent = await heygenCall((signal) =>
+        heygen.sendMessage(
+          input.sessionId,
+          {
+            message: input.message,
+            auto_proceed: input.autoProceed || undefined,
+            avatar_id: input.avatarId,
+            voice_id: input.voiceId,
+            files: toHeyGenFiles(input.files),
+          },
+          { idempotencyKey: input.idempotencyKey, signal },
+        ),
+      );
+      return { runId: sent.run_id, alreadyDelivered: false };
+    },
+
+    /** Resolves storyboard resources (several ids in one activity, to keep history short). */
+    async getHeyGenResources(input: { sessionId: string; resourceIds: string[] }): Promise<ResourceInfo[]> {
+      return heygenCall(async (signal) => {
+        const resources = await Promise.all(input.resourceIds.map((id) => heygen.getResource(input.sessionId, id, { signal })));
+        return resources.map((resource) => ({
+          resourceId: resource.resource_id,
+          type: resource.resource_type,
+          url: resource.url,
+          thumbnailUrl: resource.thumbnail_url,
+          previewUrl: resource.preview_url,
+        }));
+      });
+    },
+
+    /** `POST .../stop`. A session HeyGen no longer knows or has already finished counts as stopped. */
+    async stopHeyGenSession(sessionId: string): Promise<{ stopped: boolean; reason?: string }> {
+      try {
+        await heygenCall((signal) => heygen.stopSession(sessionId, { signal }));
+        logger.info({ sessionId }, 'HeyGen session stopped');
+        return { stopped: true };
+      } catch (error) {
+        if (error instanceof ApplicationFailure && error.type === HEYGEN_FAILURE.rejected) {
+          logger.warn({ sessionId, reason: error.message }, 'HeyGen refused the stop; treating the session as stopped');
+          return { stopped: false, reason: error.message };
+        }
+        throw error;
+      }
+    },
+
+    /** `GET /v3/videos/{id}`. */
+    async getHeyGenVideo(videoId: string): Promise<VideoDetails> {
+      return toVideoDetails(await heygenCall((signal) => heygen.getVideo(videoId, { signal })));
+    },
+
+    /** `GET /v3/video-agents/{id}/videos`: ids, newest first. */
+    async listHeyGenSessionVideos(sessionId: string): Promise<string[]> {
+      const page = await heygenCall((signal) => heygen.listSessionVideos(sessionId, { signal }));
+      return page.items.map((video) => video.id);
+    },
+  };
+}
+
+export type HeyGenActivities = ReturnType<typeof createHeyGenActivities>;

@@ -1,0 +1,34 @@
+/**
+ * Connections to Temporal for clients (API, tools) and workers, from config, with an error that says
+ * which variable to check when the server cannot be reached.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../config';
+import { StartupError } from '../lifecycle';
+
+function unreachable(config: Config, error: unknown): StartupError {
+  return new StartupError(
+    `Cannot reach Temporal at ${config.temporal.address} (${error instanceof Error ? error.message : String(error)}). ` +
+      (config.temporal.embedded
+        ? 'Start it with `npm run temporal` (or `npm start`), or set TEMPORAL_ADDRESS to a running server.'
+        : 'Check TEMPORAL_ADDRESS and that the server is up.'),
+  );
+}
+
+export async function connectClient(config: Config): Promise<Client> {
+  try {
+    const connection = await Connection.connect({ address: config.temporal.address });
+    return new Client({ connection, namespace: config.temporal.namespace });
+  } catch (error) {
+    throw unreachable(config, error);
+  }
+}
+
+export async function connectWorker(config: Config): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({ address: config.temporal.address });
+  } catch (error) {
+    throw unreachable(config, error);
+  }
+}

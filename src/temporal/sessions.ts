@@ -1,0 +1,45 @@
+/**
+ * Starting and addressing session workflows from any client (the API, tools, tests): one place that
+ * sets the workflow type, the search attributes, the memo and the Web UI summary.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../workflows/search-attributes';
+import { videoAgentSession } from '../workflows/session';
+import { SessionInputSchema, summarizePrompt, type SessionInput } from '../workflows/session-types';
+
+export type SessionHandle = WorkflowHandle<typeof videoAgentSession>;
+
+export interface StartSessionOptions {
+  taskQueue: string;
+  /** The session id; generated when omitted. */
+  workflowId?: string;
+}
+
+export function newSessionId(): string {
+  return `session-${randomUUID()}`;
+}
+
+/** Validates the input (throwing a ZodError for a bad one) and starts the workflow. */
+export async function startVideoAgentSession(client: Client, input: SessionInput, options: StartSessionOptions): Promise<SessionHandle> {
+  const parsed = SessionInputSchema.parse(input);
+  const summary = summarizePrompt(parsed.prompt, 120);
+  const typedSearchAttributes: { key: typeof VideoAgentStatus; value: string }[] = [{ key: VideoAgentStatus, value: 'creating' }];
+  if (parsed.requestedBy) typedSearchAttributes.push({ key: VideoAgentRequestedBy, value: parsed.requestedBy });
+  if (parsed.tenant) typedSearchAttributes.push({ key: VideoAgentTenant, value: parsed.tenant });
+  return client.workflow.start(videoAgentSession, {
+    taskQueue: options.taskQueue,
+    workflowId: options.workflowId ?? newSessionId(),
+    args: [input],
+    typedSearchAttributes,
+    memo: { promptSummary: summary },
+    staticSummary: `Video Agent: ${summary}`.slice(0, 200),
+    staticDetails: [
+      `**Prompt:** ${summary}`,
+      parsed.requestedBy ? `**Requested by:** ${parsed.requestedBy}` : '',
+      `**Review:** ${parsed.autoApprove ? 'automatic' : `by a person, on timeout ${parsed.review.onTimeout}`}`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  });
+}

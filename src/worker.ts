@@ -1,0 +1,88 @@
+/**
+ * The worker: runs `videoAgentSession` workflows and their HeyGen activities on the configured task
+ * queue. `npm run worker` runs it alone; `npm start` runs it inside the whole service.
+ *
+ * The HeyGen key is read from the environment here, in the worker process only, and lives in the
+ * activities' client; it never enters workflow inputs, results or history.
+ */
+import os from 'node:os';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createHeyGenActivities } from './activities';
+import type { Config } from './config';
+import { HeyGenClient } from './heygen/client';
+import { runMain, type Lifecycle } from './lifecycle';
+import type { Logger } from './logging';
+import { connectWorker } from './temporal/connection';
+import { installTemporalRuntime } from './temporal/runtime';
+
+export interface VideoAgentWorkerOptions {
+  config: Config;
+  logger: Logger;
+  connection: NativeConnection;
+  /** Overrides for tests; production takes both from config. */
+  heygen?: HeyGenClient;
+  taskQueue?: string;
+  /** Workflow code already bundled in this process (tests bundle once per file). */
+  workflowBundle?: { code: string };
+}
+
+export function heygenClientFromConfig(config: Config, logger: Logger): HeyGenClient {
+  return new HeyGenClient({
+    baseUrl: config.heygen.baseUrl,
+    apiKey: config.heygen.apiKey,
+    logger: logger.child({ component: 'heygen' }),
+    userAgent: 'video-agent-orchestrator',
+  });
+}
+
+export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): Promise<Worker> {
+  const { config, logger } = options;
+  const activities = createHeyGenActivities({
+    heygen: options.heygen ?? heygenClientFromConfig(config, logger),
+    callbackUrl: config.heygen.webhookUrl,
+    logger: logger.child({ component: 'activities' }),
+  });
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : config.worker.workflowBundle
+        ? { workflowBundle: { codePath: config.worker.workflowBundle } }
+        : { workflowsPath: require.resolve('./workflows') }),
+    activities,
+    identity: `video-agent-worker@${os.hostname()}:${process.pid}`,
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+  });
+}
+
+/** Starts the worker and registers its graceful stop: in-flight activity attempts finish first. */
+export async function runVideoAgentWorker(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<Worker> {
+  const connection = await connectWorker(config);
+  const worker = await createVideoAgentWorker({ config, logger, connection });
+  const running = worker.run();
+  lifecycle.onShutdown('worker', async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => undefined);
+    await connection.close();
+  });
+  running.catch((error: unknown) => {
+    logger.error({ err: error }, 'the worker stopped with an error');
+    void lifecycle.shutdown('worker failed', 1);
+  });
+  logger.info(
+    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, heygen: config.heygen.simulator ? `simulator at ${config.heygen.baseUrl}` : config.heygen.baseUrl },
+    'worker running',
+  );
+  return worker;
+}
+
+if (require.main === module) {
+  runMain('worker', async ({ config, logger, lifecycle }) => {
+    // The lifecycle decides the order of shutdown, so the Runtime must not act on signals itself.
+    installTemporalRuntime(logger, { shutdownSignals: [] });
+    await runVideoAgentWorker(config, logger, lifecycle);
+  });
+}

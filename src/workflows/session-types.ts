@@ -1,0 +1,243 @@
+/**
+ * The session workflow's contract: its input (validated with zod, no secrets), the state it exposes
+ * through the `state` query, its result, and the payloads of its signals. Workflow-safe (zod only), so
+ * the workflow, the activities, the API and tools share one definition.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../duration';
+
+/** A duration as `500ms`/`30s`/`5m`/`2h`/`7d` or a number of milliseconds; parsed to milliseconds. */
+export const DurationSchema = z
+  .union([z.number().int().positive(), z.string()])
+  .transform((value, context) => {
+    const ms = typeof value === 'number' ? value : parseDuration(value);
+    if (ms === undefined || ms <= 0) {
+      context.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m, 48h or 7d (or milliseconds)' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** Our phases of a session: HeyGen's statuses plus what happens around them. */
+export const PHASES = [
+  'queued',
+  'creating',
+  'thinking',
+  'waiting_for_input',
+  'reviewing',
+  'generating',
+  'finalizing',
+  'completed',
+  'failed',
+  'stopped',
+  'expired',
+] as const;
+export type Phase = (typeof PHASES)[number];
+export const FINAL_PHASES: readonly Phase[] = ['completed', 'failed', 'stopped', 'expired'];
+export const CHECKPOINT_PHASES: readonly Phase[] = ['reviewing', 'waiting_for_input'];
+
+/** An attachment, in our camelCase form of HeyGen's `files` union. */
+export const SessionFileSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('asset_id'), assetId: z.string().min(1).max(200) }).strict(),
+  z.object({ type: z.literal('url'), url: z.url({ protocol: /^https?$/ }).max(2_000) }).strict(),
+  z.object({ type: z.literal('base64'), mediaType: z.string().min(1).max(100), data: z.string().min(1) }).strict(),
+]);
+export type SessionFile = z.infer<typeof SessionFileSchema>;
+
+export const ReviewPolicySchema = z
+  .object({
+    /** How long a checkpoint waits for a person. */
+    timeout: DurationSchema.default(7 * 24 * 3_600_000),
+    /** What happens then: stop the HeyGen session, or approve on the reviewer's behalf. */
+    onTimeout: z.enum(['stop', 'approve']).default('stop'),
+  })
+  .strict();
+export type ReviewPolicy = z.infer<typeof ReviewPolicySchema>;
+
+/**
+ * Polling cadence and limits. Defaults suit real HeyGen sessions (20-45 minutes is routine); tests and
+ * benchmarks pass smaller values to scale time.
+ */
+export const TimingSchema = z
+  .object({
+    /** First wait between status reads while HeyGen works; each status change resets to it. */
+    pollInitial: DurationSchema.default(10_000),
+    /** The wait grows by `pollBackoff` per read up to this. */
+    pollMax: DurationSchema.default(120_000),
+    pollBackoff: z.number().min(1).max(10).default(2),
+    /** One stretch of thinking longer than this ends the session (HeyGen: flag anything over 15 min). */
+    maxThinking: DurationSchema.default(45 * 60_000),
+    /** Rendering longer than this ends the session. */
+    maxGenerating: DurationSchema.default(90 * 60_000),
+    /** After HeyGen says completed, how long the video may stay pending/processing. */
+    maxVideoWait: DurationSchema.default(30 * 60_000),
+    videoPollInterval: DurationSchema.default(15_000),
+    /** Consecutive reads of a status we do not know before the session fails. */
+    unknownStatusLimit: z.number().int().min(1).max(1_000).default(10),
+    /** An activity that stops heartbeating this long is retried elsewhere (a crashed worker). */
+    activityHeartbeatTimeout: DurationSchema.default(20_000),
+    /** Automatic re-approvals when HeyGen answers an approval with another storyboard. */
+    maxReapprovals: z.number().int().min(0).max(5).default(1),
+  })
+  .strict();
+export type Timing = z.infer<typeof TimingSchema>;
+
+const label = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'label names are 1-64 of A-Z a-z 0-9 _ . : -' });
+
+export const SessionInputSchema = z
+  .object({
+    prompt: z.string().min(1).max(10_000),
+    avatarId: z.string().min(1).max(200).optional(),
+    voiceId: z.string().min(1).max(200).optional(),
+    orientation: z.enum(['landscape', 'portrait']).optional(),
+    files: z.array(SessionFileSchema).max(20).optional(),
+    /** Pre-approval: go straight from the first storyboard to rendering, no human wait. */
+    autoApprove: z.boolean().default(false),
+    review: ReviewPolicySchema.default({ timeout: 7 * 24 * 3_600_000, onTimeout: 'stop' }),
+    /** Who asked for the session (an API token's name, an operator). */
+    requestedBy: z.string().min(1).max(200).optional(),
+    /** The API tenant that owns it. */
+    tenant: z.string().min(1).max(200).optional(),
+    labels: z
+      .record(label, z.string().max(200))
+      .refine((labels) => Object.keys(labels).length <= 20, { error: 'at most 20 labels' })
+      .optional(),
+    timing: TimingSchema.partial().optional(),
+  })
+  .strict();
+/** What callers pass (durations as text allowed, defaults optional). */
+export type SessionInput = z.input<typeof SessionInputSchema>;
+/** What the workflow works with after validation. */
+export type ParsedSessionInput = z.output<typeof SessionInputSchema>;
+
+export const resolveTiming = (timing: ParsedSessionInput['timing']): Timing => TimingSchema.parse(timing ?? {});
+
+// ---------------------------------------------------------------------------------------------------
+// Signals
+
+export const ApproveSignalSchema = z.object({
+  /** Makes the signal idempotent: a second signal with the same id is a no-op. */
+  requestId: z.string().min(1).max(200).optional(),
+  by: z.string().min(1).max(200).optional(),
+  /** Sent to HeyGen with the approval; a default approval text otherwise. */
+  message: z.string().min(1).max(10_000).optional(),
+});
+export type ApproveSignal = z.infer<typeof ApproveSignalSchema>;
+
+export const SendMessageSignalSchema = z.object({
+  requestId: z.string().min(1).max(200).optional(),
+  by: z.string().min(1).max(200).optional(),
+  message: z.string().min(1).max(10_000),
+  avatarId: z.string().min(1).max(200).optional(),
+  voiceId: z.string().min(1).max(200).optional(),
+  files: z.array(SessionFileSchema).max(20).optional(),
+});
+export type SendMessageSignal = z.infer<typeof SendMessageSignalSchema>;
+
+export const HeygenEventSignalSchema = z
+  .object({ eventType: z.string().max(100).optional(), eventId: z.string().max(200).optional() })
+  .optional();
+export type HeygenEventSignal = z.infer<typeof HeygenEventSignalSchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// State (the `state` query) and result
+
+export const ChatMessageSchema = z.object({
+  /** Order in which the workflow first saw it. */
+  seq: z.number().int(),
+  role: z.string(),
+  type: z.string(),
+  /** Cut to 2,000 characters to keep workflow state small. */
+  content: z.string(),
+  createdAt: z.string().nullable(),
+  resourceIds: z.array(z.string()),
+});
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+export const ResourceInfoSchema = z.object({
+  resourceId: z.string(),
+  type: z.string(),
+  url: z.string().nullable(),
+  thumbnailUrl: z.string().nullable(),
+  previewUrl: z.string().nullable(),
+});
+export type ResourceInfo = z.infer<typeof ResourceInfoSchema>;
+
+export const ReviewPacketSchema = z.object({
+  kind: z.enum(['storyboard', 'question']),
+  /** Storyboards seen so far, this one included (1 for the first). */
+  revision: z.number().int(),
+  /** Model messages since the previous checkpoint, oldest first. */
+  messages: z.array(ChatMessageSchema),
+  resources: z.array(ResourceInfoSchema),
+  since: z.string(),
+  deadline: z.string(),
+});
+export type ReviewPacket = z.infer<typeof ReviewPacketSchema>;
+
+export const ActionSchema = z.object({
+  at: z.string(),
+  kind: z.enum(['approve', 'message', 'review_timeout', 'reapprove', 'stop']),
+  requestId: z.string().nullable(),
+  by: z.string().nullable(),
+  /** `pending` until HeyGen has the message; `ignored` when it arrived outside a checkpoint. */
+  outcome: z.enum(['pending', 'applied', 'ignored', 'failed']),
+  reason: z.string().nullable(),
+  /** The phase the session was in when the action arrived. */
+  phase: z.enum(PHASES),
+});
+export type Action = z.infer<typeof ActionSchema>;
+
+export const VideoInfoSchema = z.object({
+  videoId: z.string(),
+  status: z.string(),
+  title: z.string().nullable(),
+  url: z.string().nullable(),
+  thumbnailUrl: z.string().nullable(),
+  captionedUrl: z.string().nullable(),
+  subtitleUrl: z.string().nullable(),
+  durationSeconds: z.number().nullable(),
+  completedAt: z.string().nullable(),
+});
+export type VideoInfo = z.infer<typeof VideoInfoSchema>;
+
+export const SessionErrorSchema = z.object({ reason: z.string(), type: z.string() });
+
+export const SessionStateSchema = z.object({
+  id: z.string(),
+  heygenSessionId: z.string().nullable(),
+  phase: z.enum(PHASES),
+  phaseSince: z.string(),
+  heygenStatus: z.string().nullable(),
+  progress: z.number().nullable(),
+  title: z.string().nullable(),
+  promptSummary: z.string(),
+  requestedBy: z.string().nullable(),
+  tenant: z.string().nullable(),
+  labels: z.record(z.string(), z.string()),
+  /** Storyboards seen so far. */
+  revisions: z.number().int(),
+  /** The newest messages of the conversation, oldest first (at most 100). */
+  messages: z.array(ChatMessageSchema),
+  review: ReviewPacketSchema.nullable(),
+  video: VideoInfoSchema.nullable(),
+  /** Every video the session produced, newest first (ids only). */
+  videoIds: z.array(z.string()),
+  error: SessionErrorSchema.nullable(),
+  actions: z.array(ActionSchema),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  completedAt: z.string().nullable(),
+  /** Runs of this workflow so far (continue-as-new keeps the id, adds a run). */
+  runs: z.number().int(),
+});
+export type SessionState = z.infer<typeof SessionStateSchema>;
+
+export const SessionResultSchema = SessionStateSchema;
+export type SessionResult = SessionState;
+
+/** The first words of the prompt, for list views and the Temporal UI. */
+export function summarizePrompt(prompt: string, max = 80): string {
+  const clean = prompt.replace(/\s+/g, ' ').trim();
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}

@@ -1,0 +1,128 @@
+/**
+ * Session workflows end to end in one test file: the run's Temporal dev server, a simulator over real
+ * HTTP, and a worker (in this process, with the real activities) on a task queue of the file's own.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../src/config';
+import { startVideoAgentSession, type SessionHandle } from '../../src/temporal/sessions';
+import { installTemporalRuntime } from '../../src/temporal/runtime';
+import { createVideoAgentWorker } from '../../src/worker';
+import type { Phase, SessionInput, SessionState } from '../../src/workflows/session-types';
+import { stateQuery } from '../../src/workflows/session';
+import { startTestSimulator, type TestSimulator } from './simulator';
+import { connectClient, temporalAddress, testLogger, uniqueId, workflowBundle } from './temporal';
+import { eventually } from './wait';
+
+/** Fast polling for simulated sessions that run 1000x faster than real ones. */
+export const FAST_TIMING = {
+  pollInitial: 20,
+  pollMax: 200,
+  pollBackoff: 2,
+  videoPollInterval: 20,
+  activityHeartbeatTimeout: '3s',
+} as const;
+
+export interface SessionHarness {
+  sim: TestSimulator;
+  client: Client;
+  taskQueue: string;
+  config: Config;
+  start: (input: SessionInput, options?: { workflowId?: string; taskQueue?: string }) => Promise<SessionHandle>;
+  state: (handle: SessionHandle) => Promise<SessionState>;
+  waitForPhase: (handle: SessionHandle, phase: Phase | Phase[], timeoutMs?: number) => Promise<SessionState>;
+  /** The simulator's record of the HeyGen session(s) a workflow created. */
+  heygenSessions: (workflowId: string) => Promise<Awaited<ReturnType<TestSimulator['stats']>>['sessions']>;
+  /** Starts another worker on the same queue (e.g. after killing one). */
+  startWorker: (overrides?: Partial<Config['heygen']>, taskQueue?: string) => Promise<{ worker: Worker; stop: () => Promise<void> }>;
+  close: () => Promise<void>;
+}
+
+export interface SessionHarnessOptions {
+  simulatorEnv?: Record<string, string>;
+  /** Start an in-process worker (default true); crash tests run workers as processes instead. */
+  worker?: boolean;
+  /** A Temporal server other than the run's shared one. */
+  address?: string;
+}
+
+export async function startSessionHarness(options: SessionHarnessOptions = {}): Promise<SessionHarness> {
+  const address = options.address ?? temporalAddress();
+  const sim = await startTestSimulator({ SIMULATOR_CONCURRENCY_LIMIT: '0', ...options.simulatorEnv });
+  const { client, close: closeClient } = await connectClient(address);
+  const taskQueue = uniqueId('sessions');
+  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, HEYGEN_BASE_URL: sim.url, LOG_LEVEL: 'warn' });
+  const bundle = await workflowBundle(require.resolve('../../src/workflows'));
+  const workers: { stop: () => Promise<void> }[] = [];
+
+  const startWorker = async (overrides: Partial<Config['heygen']> = {}, queue = taskQueue) => {
+    // Installed only with a worker: a Runtime no worker ever used keeps the process from exiting.
+    installTemporalRuntime(testLogger, { shutdownSignals: [] });
+    const connection = await NativeConnection.connect({ address });
+    const worker = await createVideoAgentWorker({
+      config: { ...config, heygen: { ...config.heygen, ...overrides } },
+      logger: testLogger,
+      connection,
+      workflowBundle: bundle,
+      taskQueue: queue,
+    });
+    const running = worker.run();
+    const entry = {
+      worker,
+      stop: async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+      },
+    };
+    workers.push(entry);
+    return entry;
+  };
+  if (options.worker !== false) await startWorker();
+
+  const state = (handle: SessionHandle) => handle.query(stateQuery);
+  return {
+    sim,
+    client,
+    taskQueue,
+    config,
+    start: (input, options = {}) =>
+      startVideoAgentSession(
+        client,
+        { ...input, timing: { ...FAST_TIMING, ...input.timing } },
+        { taskQueue: options.taskQueue ?? taskQueue, workflowId: options.workflowId ?? uniqueId('session') },
+      ),
+    state,
+    waitForPhase: (handle, phase, timeoutMs = 20_000) => {
+      const phases = Array.isArray(phase) ? phase : [phase];
+      return eventually(
+        async () => {
+          const current = await state(handle);
+          return phases.includes(current.phase) ? current : undefined;
+        },
+        { timeoutMs, intervalMs: 25, what: `session ${handle.workflowId} to reach ${phases.join('|')}` },
+      );
+    },
+    heygenSessions: async (workflowId) => (await sim.stats({ callback_id: workflowId })).sessions,
+    startWorker,
+    close: async () => {
+      for (const worker of workers) await worker.stop();
+      await closeClient();
+      await sim.close();
+    },
+  };
+}
+
+const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
+
+/**
+ * With RECORD_HISTORIES=1, saves the workflow's history as a replay fixture
+ * (test/fixtures/histories/session-<name>.json); test/workflows/replay.test.ts replays them all.
+ */
+export async function recordHistory(handle: SessionHandle, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  await writeFile(path.join(HISTORIES, `session-${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
+}

@@ -1,0 +1,95 @@
+/**
+ * Crash safety: the worker process is killed with SIGKILL mid-session (while polling, and while an
+ * approval is on its way to HeyGen); a new worker process takes over and the session completes with
+ * one HeyGen session and one approval message.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { approveSignal } from '../../src/workflows/session';
+import { PROJECT_ROOT, startProcess, tsNode, type RunningProcess } from '../harness/processes';
+import { startSessionHarness, type SessionHarness } from '../harness/sessions';
+import { temporalAddress } from '../harness/temporal';
+import { eventually } from '../harness/wait';
+
+let h: SessionHarness;
+let scratch: string;
+let bundlePath: string;
+
+beforeAll(async () => {
+  h = await startSessionHarness({ worker: false });
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'vao-crash-'));
+  // Worker processes start from a prebuilt bundle, as in production (and without bundling each time).
+  bundlePath = path.join(scratch, 'workflow-bundle.js');
+  const [node, args] = tsNode(path.join(PROJECT_ROOT, 'scripts', 'build-workflow-bundle.ts'));
+  await promisify(execFile)(node, [...args, bundlePath]);
+});
+afterAll(async () => {
+  await h?.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function startWorkerProcess(): Promise<RunningProcess> {
+  const worker = startProcess(...tsNode(path.join(PROJECT_ROOT, 'src', 'worker.ts')), {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_TASK_QUEUE: h.taskQueue,
+    HEYGEN_BASE_URL: h.sim.url,
+    TEMPORAL_WORKFLOW_BUNDLE: bundlePath,
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+  });
+  await worker.waitForLine(/"msg":"worker running"/);
+  return worker;
+}
+
+async function kill(worker: RunningProcess): Promise<void> {
+  worker.child.kill('SIGKILL');
+  await worker.exited;
+}
+
+test('killed while polling: the next worker carries on, with one HeyGen session', async () => {
+  let worker = await startWorkerProcess();
+  const handle = await h.start({ prompt: 'Crash while polling [[sim think=4000s generate=50s]]' });
+  await eventually(async () => ((await h.heygenSessions(handle.workflowId))[0]?.calls.get ?? 0) >= 2);
+  await kill(worker);
+
+  worker = await startWorkerProcess();
+  try {
+    await h.waitForPhase(handle, 'reviewing', 60_000);
+    await handle.signal(approveSignal, { requestId: 'approve' });
+    expect((await handle.result()).phase).toBe('completed');
+  } finally {
+    await kill(worker);
+  }
+  const sessions = await h.heygenSessions(handle.workflowId);
+  expect(sessions).toHaveLength(1);
+  expect(sessions[0]!.messages).toHaveLength(1);
+});
+
+test('killed while the approval is on its way to HeyGen: the approval reaches HeyGen once', async () => {
+  let worker = await startWorkerProcess();
+  const handle = await h.start({ prompt: 'Crash while approving [[sim think=50s generate=50s]]' });
+  const review = await h.waitForPhase(handle, 'reviewing');
+  // HeyGen records the message, then holds its answer for 30 s: the worker dies meanwhile.
+  await h.sim.configure({ slowMs: 30_000 });
+  await h.sim.fault({ endpoint: 'send_message', fault: 'slow', when: 'after', session_id: review.heygenSessionId! });
+  await handle.signal(approveSignal, { requestId: 'approve-once', by: 'grace' });
+  await eventually(async () => (await h.heygenSessions(handle.workflowId))[0]!.messages.length === 1);
+  await kill(worker);
+
+  worker = await startWorkerProcess();
+  try {
+    const result = await handle.result();
+    expect(result.phase).toBe('completed');
+    expect(result.actions).toEqual([expect.objectContaining({ kind: 'approve', requestId: 'approve-once', outcome: 'applied' })]);
+  } finally {
+    await kill(worker);
+    await h.sim.configure({ slowMs: 35_000 });
+  }
+  const sessions = await h.heygenSessions(handle.workflowId);
+  expect(sessions).toHaveLength(1);
+  expect(sessions[0]!.messages).toHaveLength(1);
+});

@@ -1,0 +1,26 @@
+/**
+ * Histories recorded from real session runs (test/fixtures/histories/session-*.json, written by
+ * `RECORD_HISTORIES=1 npx jest test/workflows/session.test.ts`) replay against the current workflow
+ * code. A change that would break running sessions fails here before it ships.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { installTemporalRuntime } from '../../src/temporal/runtime';
+import { testLogger } from '../harness/temporal';
+
+const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
+
+test('every recorded session history replays deterministically', async () => {
+  installTemporalRuntime(testLogger);
+  const files = (await readdir(HISTORIES)).filter((file) => file.startsWith('session-') && file.endsWith('.json')).sort();
+  expect(files.length).toBeGreaterThanOrEqual(9);
+  const histories = await Promise.all(
+    files.map(async (file) => ({ workflowId: file.replace(/\.json$/, ''), history: JSON.parse(await readFile(path.join(HISTORIES, file), 'utf8')) as unknown })),
+  );
+  const results: { workflowId: string; error?: unknown }[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../../src/workflows') }, histories)) {
+    results.push({ workflowId: result.workflowId, error: result.error });
+  }
+  expect(results.map((r) => [r.workflowId, r.error === undefined ? 'ok' : String(r.error)])).toEqual(files.map((f) => [f.replace(/\.json$/, ''), 'ok']));
+});
