@@ -15,6 +15,8 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
+  // ESM-only dependencies (of @fastify/swagger-ui, light-my-request, swagger-parser): Jest's CommonJS loader needs them compiled.
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie|@apidevtools/json-schema-ref-parser)/)'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   // Starting servers, bundling workflows and waiting on real timers take seconds, not milliseconds.

@@ -8,7 +8,9 @@
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import { UserFacingError } from './errors';
-import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './simulator/defaults';
+import { ApiTokensJsonSchema } from './api/tokens';
+import { TimingSchema } from './workflows/session-types';
+import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT, DEFAULT_SIMULATOR_WEBHOOK_SECRET } from './simulator/defaults';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -67,7 +69,8 @@ export const envSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_DEV_UI_PORT: port.default(8233),
   TEMPORAL_DEV_UI: boolean.default(true),
-  TEMPORAL_DEV_DB: nonEmpty.default('.data/temporal/dev.db'),
+  TEMPORAL_DEV_DB: nonEmpty.optional(),
+  DATA_DIR: nonEmpty.default('.data'),
 
   HEYGEN_API_KEY: nonEmpty.optional(),
   HEYGEN_BASE_URL: httpUrl.optional(),
@@ -79,6 +82,27 @@ export const envSchema = z.object({
 
   HOST: nonEmpty.default('127.0.0.1'),
   PORT: port.default(3000),
+  API_TOKENS: ApiTokensJsonSchema.optional(),
+  API_TOKENS_FILE: nonEmpty.optional(),
+  API_BODY_LIMIT: positiveInt.default(1_048_576),
+  API_RATE_LIMIT: positiveInt.default(600),
+  API_QUERY_TIMEOUT: duration.default(3_000),
+  API_TEMPORAL_TIMEOUT: duration.default(5_000),
+  API_DECISION_WAIT: duration.default(5_000),
+  API_MAX_EVENT_LOOP_DELAY: duration.default(1_000),
+  HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
+  SESSION_TIMING: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(TimingSchema.partial())
+    .optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -99,9 +123,11 @@ function toConfig(env: z.output<typeof envSchema>) {
         port: env.TEMPORAL_DEV_PORT,
         uiPort: env.TEMPORAL_DEV_UI_PORT,
         ui: env.TEMPORAL_DEV_UI,
-        dbFile: env.TEMPORAL_DEV_DB,
+        dbFile: env.TEMPORAL_DEV_DB ?? `${env.DATA_DIR}/temporal/dev.db`,
       },
     },
+    /** Local state of `npm start`: the dev server's database, the generated API token. */
+    dataDir: env.DATA_DIR,
     heygen: {
       /** Without a key the service talks to the HeyGen simulator (`npm run simulator`), never to HeyGen. */
       simulator: env.HEYGEN_API_KEY === undefined,
@@ -109,6 +135,8 @@ function toConfig(env: z.output<typeof envSchema>) {
       baseUrl: (env.HEYGEN_BASE_URL ?? (env.HEYGEN_API_KEY ? 'https://api.heygen.com' : `http://127.0.0.1:${DEFAULT_SIMULATOR_PORT}`)).replace(/\/+$/, ''),
       /** Our webhook receiver, given to HeyGen as `callback_url`. */
       webhookUrl: env.HEYGEN_WEBHOOK_URL,
+      /** Verifies `Heygen-Signature`; the simulator's public secret when we talk to the simulator. */
+      webhookSecret: env.HEYGEN_WEBHOOK_SECRET ?? (env.HEYGEN_API_KEY === undefined ? DEFAULT_SIMULATOR_WEBHOOK_SECRET : undefined),
     },
     worker: {
       shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE,
@@ -119,6 +147,16 @@ function toConfig(env: z.output<typeof envSchema>) {
     api: {
       host: env.HOST,
       port: env.PORT,
+      tokens: env.API_TOKENS,
+      tokensFile: env.API_TOKENS_FILE,
+      bodyLimit: env.API_BODY_LIMIT,
+      rateLimitPerMinute: env.API_RATE_LIMIT,
+      queryTimeoutMs: env.API_QUERY_TIMEOUT,
+      temporalTimeoutMs: env.API_TEMPORAL_TIMEOUT,
+      decisionWaitMs: env.API_DECISION_WAIT,
+      maxEventLoopDelayMs: env.API_MAX_EVENT_LOOP_DELAY,
+      /** Polling and limit overrides for the sessions the API starts (see docs/session-workflow.md). */
+      sessionTiming: env.SESSION_TIMING,
     },
   };
 }

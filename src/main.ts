@@ -1,8 +1,12 @@
 /**
  * `npm start`: the whole service on one machine, on embedded defaults: the Temporal dev server (unless
  * TEMPORAL_ADDRESS points at one), the HeyGen simulator (unless HEYGEN_API_KEY or HEYGEN_BASE_URL says
- * where HeyGen is), and the worker. Parts stop in reverse order on Ctrl-C.
+ * where HeyGen is), the worker and the HTTP API. Parts stop in reverse order on Ctrl-C: the API first,
+ * then the worker, the simulator and the Temporal server.
  */
+import { loadApiTokens } from './api/auth';
+import { localApiToken } from './api/local-token';
+import { runApi } from './api/main';
 import type { Config } from './config';
 import { runMain, StartupError } from './lifecycle';
 import type { Logger } from './logging';
@@ -42,13 +46,32 @@ runMain('video-agent-orchestrator', async ({ config: baseConfig, logger, lifecyc
   if (config.heygen.simulator && !process.env.HEYGEN_BASE_URL) {
     const simulator = await startEmbeddedSimulator(logger);
     lifecycle.onShutdown('HeyGen simulator', () => simulator.close());
-    config = { ...config, heygen: { ...config.heygen, baseUrl: simulator.url } };
+    config = { ...config, heygen: { ...config.heygen, baseUrl: simulator.url, webhookSecret: simulator.handle.webhookSecret } };
     lines.push(`  HeyGen:          simulator at ${simulator.url} (no HEYGEN_API_KEY set)`);
   } else {
     lines.push(`  HeyGen:          ${config.heygen.simulator ? 'simulator at ' : ''}${config.heygen.baseUrl}`);
   }
+  if (config.heygen.simulator && !config.heygen.webhookUrl) {
+    // The simulator calls back into our API, so a finished render wakes its session at once. (Real
+    // HeyGen cannot reach a local address: set HEYGEN_WEBHOOK_URL to a public one for that.)
+    const apiBase = `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
+    config = { ...config, heygen: { ...config.heygen, webhookUrl: `${apiBase}/v1/webhooks/heygen` } };
+  }
 
   await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle);
   lines.push(`  Worker:          task queue ${config.temporal.taskQueue}`);
-  process.stdout.write(`\nvideo-agent-orchestrator is running\n${lines.join('\n')}\nPress Ctrl-C to stop.\n\n`);
+
+  let tokens = loadApiTokens(config);
+  let tokenLine = `  API tokens:      ${tokens.length} configured (API_TOKENS${config.api.tokensFile ? '_FILE' : ''})`;
+  if (tokens.length === 0) {
+    const local = await localApiToken(config.dataDir);
+    tokens = [local.token];
+    tokenLine = local.created
+      ? `  API token:       ${local.token.token}\n                   (generated once, kept in ${local.file}; set API_TOKENS to use your own)`
+      : `  API token:       in ${local.file}`;
+  }
+  const { url } = await runApi(config, logger.child({ component: 'api' }), lifecycle, tokens);
+  lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine);
+  lines.push('', 'Try:', `  curl -s -X POST ${url}/v1/sessions -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"prompt":"A 30 second teaser for our app"}'`);
+  process.stdout.write(`\nvideo-agent-orchestrator is running\n${lines.join('\n')}\n\nPress Ctrl-C to stop.\n\n`);
 });

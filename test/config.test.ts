@@ -24,10 +24,29 @@ describe('loadConfig', () => {
       cliPath: undefined,
       devServer: { port: 7233, uiPort: 8233, ui: true, dbFile: '.data/temporal/dev.db' },
     });
-    expect(config.heygen).toEqual({ simulator: true, apiKey: 'sim_local_key', baseUrl: 'http://127.0.0.1:4010', webhookUrl: undefined });
+    expect(config.heygen).toEqual({
+      simulator: true,
+      apiKey: 'sim_local_key',
+      baseUrl: 'http://127.0.0.1:4010',
+      webhookUrl: undefined,
+      webhookSecret: 'whsec_simulator_local',
+    });
     expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, workflowBundle: undefined });
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(config.api).toEqual({
+      host: '127.0.0.1',
+      port: 3000,
+      tokens: undefined,
+      tokensFile: undefined,
+      bodyLimit: 1_048_576,
+      rateLimitPerMinute: 600,
+      queryTimeoutMs: 3_000,
+      temporalTimeoutMs: 5_000,
+      decisionWaitMs: 5_000,
+      maxEventLoopDelayMs: 1_000,
+      sessionTiming: undefined,
+    });
     expect(config.logLevel).toBe('info');
+    expect(config.dataDir).toBe('.data');
   });
 
   test('reads every variable', () => {
@@ -48,6 +67,16 @@ describe('loadConfig', () => {
       TEMPORAL_WORKFLOW_BUNDLE: 'dist/workflow-bundle.js',
       HOST: '0.0.0.0',
       PORT: '8080',
+      API_TOKENS_FILE: '/etc/vao/tokens.json',
+      API_BODY_LIMIT: '2048',
+      API_RATE_LIMIT: '60',
+      API_QUERY_TIMEOUT: '2s',
+      API_TEMPORAL_TIMEOUT: '4s',
+      API_DECISION_WAIT: '10s',
+      API_MAX_EVENT_LOOP_DELAY: '250ms',
+      HEYGEN_WEBHOOK_SECRET: 'whsec_real_secret',
+      SESSION_TIMING: '{"pollInitial":"5s","maxThinking":"1h"}',
+      DATA_DIR: '/var/lib/vao',
       LOG_LEVEL: 'debug',
       LOG_FORMAT: 'json',
     });
@@ -62,11 +91,30 @@ describe('loadConfig', () => {
       apiKey: 'sk_V2_example',
       baseUrl: 'https://api.heygen.com',
       webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
+      webhookSecret: 'whsec_real_secret',
     });
+    expect(config.dataDir).toBe('/var/lib/vao');
     expect(config.worker).toEqual({ shutdownGraceMs: 45_000, maxConcurrentActivities: 20, workflowBundle: 'dist/workflow-bundle.js' });
-    expect(config.api).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.api).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      tokens: undefined,
+      tokensFile: '/etc/vao/tokens.json',
+      bodyLimit: 2048,
+      rateLimitPerMinute: 60,
+      queryTimeoutMs: 2_000,
+      temporalTimeoutMs: 4_000,
+      decisionWaitMs: 10_000,
+      maxEventLoopDelayMs: 250,
+      sessionTiming: expect.objectContaining({ pollInitial: 5_000, maxThinking: 3_600_000 }),
+    });
     expect(config.logLevel).toBe('debug');
     expect(config.logFormat).toBe('json');
+  });
+
+  test('the dev server database follows DATA_DIR unless TEMPORAL_DEV_DB is set', () => {
+    expect(loadConfig({ DATA_DIR: '/srv/vao' }).temporal.devServer.dbFile).toBe('/srv/vao/temporal/dev.db');
+    expect(loadConfig({ DATA_DIR: '/srv/vao', TEMPORAL_DEV_DB: '/db/dev.db' }).temporal.devServer.dbFile).toBe('/db/dev.db');
   });
 
   test('the default address follows TEMPORAL_DEV_PORT', () => {
@@ -102,6 +150,10 @@ describe('loadConfig', () => {
     ['HEYGEN_WEBHOOK_URL', 'vao.example.com/hook', /http\(s\) URL/],
     ['WORKER_SHUTDOWN_GRACE', 'a while', /duration such as 30s/],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0', /whole number above 0/],
+    ['API_RATE_LIMIT', 'lots', /whole number above 0/],
+    ['API_QUERY_TIMEOUT', 'briefly', /duration such as 30s/],
+    ['SESSION_TIMING', '{"pollInitial":"soon"}', /duration/],
+    ['SESSION_TIMING', 'fast', /JSON object/],
   ])('%s=%j is rejected with a message naming the variable and the expected form', (variable, value, expected) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

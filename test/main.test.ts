@@ -32,6 +32,8 @@ async function embeddedEnv(overrides: NodeJS.ProcessEnv = {}): Promise<NodeJS.Pr
     TEMPORAL_DEV_DB: path.join(scratch, `${uniqueId('db')}.db`),
     TEMPORAL_TASK_QUEUE: uniqueId('main'),
     SIMULATOR_PORT: String(await findFreePort()),
+    PORT: String(await findFreePort()),
+    DATA_DIR: path.join(scratch, uniqueId('data')),
     SIMULATOR_TIME_SCALE: '1000',
     LOG_FORMAT: 'json',
     ...overrides,
@@ -39,6 +41,8 @@ async function embeddedEnv(overrides: NodeJS.ProcessEnv = {}): Promise<NodeJS.Pr
   delete env.TEMPORAL_ADDRESS;
   delete env.HEYGEN_API_KEY;
   delete env.HEYGEN_BASE_URL;
+  delete env.API_TOKENS;
+  delete env.API_TOKENS_FILE;
   return env;
 }
 
@@ -52,6 +56,12 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
   expect(first.output()).toContain(`Temporal Web UI: http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}`);
   expect(first.output()).toContain(`HeyGen:          simulator at http://127.0.0.1:${env.SIMULATOR_PORT} (no HEYGEN_API_KEY set)`);
   expect(first.output()).toContain(`Worker:          task queue ${env.TEMPORAL_TASK_QUEUE}`);
+  expect(first.output()).toContain(`API:             http://127.0.0.1:${env.PORT} (docs: http://127.0.0.1:${env.PORT}/docs)`);
+  const token = /API token: +(vao_\S+)/.exec(first.output())?.[1];
+  expect(token).toBeDefined();
+  const listed = await fetch(`http://127.0.0.1:${env.PORT}/v1/sessions`, { headers: { authorization: `Bearer ${token}` } });
+  expect(listed.status).toBe(200);
+  expect((await fetch(`http://127.0.0.1:${env.PORT}/v1/sessions`)).status).toBe(401);
   const ui = await fetch(`http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}/`);
   expect(ui.status).toBe(200);
   {
@@ -72,6 +82,10 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
 
   const second = startProcess(...tsNode(MAIN), env);
   await second.waitForLine(/is running/);
+  // The generated token is kept, and not printed again.
+  expect(second.output()).toContain(`API token:       in ${path.join(env.DATA_DIR!, 'api-token.json')}`);
+  expect(second.output()).not.toContain(token!);
+  expect((await fetch(`http://127.0.0.1:${env.PORT}/v1/sessions`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   {
     const { client, close } = await connectClient(address);
     const description = await client.workflow.getHandle(workflowId).describe();

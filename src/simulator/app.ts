@@ -74,6 +74,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 export interface SimulatorHandle {
   app: FastifyInstance;
+  /** The secret its webhooks are signed with (the API verifies with the same). */
+  webhookSecret: string;
   store: SessionStore;
   knobs: () => SimulatorKnobs;
   /** Base URL the simulator is reachable on (set once listening). */
@@ -431,6 +433,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
 
   return {
     app,
+    webhookSecret: config.webhookSecret,
     store,
     knobs: () => knobs,
     url: () => baseUrl,

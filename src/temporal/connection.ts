@@ -32,3 +32,11 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
     throw unreachable(config, error);
   }
 }
+
+/**
+ * A client whose connection is made on first use: the API starts (and answers /healthz, and 503 with
+ * temporal_unavailable) even while Temporal is down, and recovers when it comes back.
+ */
+export function lazyClient(config: Config): Client {
+  return new Client({ connection: Connection.lazy({ address: config.temporal.address }), namespace: config.temporal.namespace });
+}

@@ -38,7 +38,7 @@ export interface DevServerOptions {
   ip?: string;
   /** Frontend gRPC port; omitted or 0 picks a free one. */
   port?: number;
-  /** Serve the Web UI (on `uiPort`, by default port + 1000). */
+  /** Serve the Web UI on `uiPort`: by default port + 1000 when the port is given, else a free one. */
   ui?: boolean;
   uiPort?: number;
   /** SQLite file for persistence across restarts; omitted keeps everything in memory. */
@@ -120,7 +120,8 @@ function classifyExit(output: string, port: number, uiPort: number | undefined):
   if (/can't set frontend port|frontend port .* address already in use/i.test(output)) {
     return new DevServerError('port_in_use', `Port ${port} is already in use; the Temporal dev server cannot listen on it.`, port, output);
   }
-  if (/can't set UI port/i.test(output)) {
+  // The CLI checks the UI port before starting, but the UI server can still lose it in a race.
+  if (/can't set UI port/i.test(output) || (uiPort !== undefined && new RegExp(`:${uiPort}: bind: address already in use`).test(output))) {
     return new DevServerError('ui_port_in_use', `Port ${uiPort} is already in use; the Temporal Web UI cannot listen on it.`, uiPort, output);
   }
   return new DevServerError('exited', 'The Temporal dev server exited during start-up.', port, output);
@@ -262,13 +263,17 @@ async function startOnce(options: DevServerOptions, port: number, uiPort: number
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const namespace = options.namespace ?? 'default';
   const automaticPort = !options.port;
+  const automaticUiPort = options.ui === true && options.uiPort === undefined && automaticPort;
   for (let attempt = 1; ; attempt++) {
     const port = options.port || (await findFreePort(options.ip));
-    const uiPort = options.ui ? (options.uiPort ?? port + 1000) : undefined;
+    const uiPort = options.ui ? (options.uiPort ?? (automaticUiPort ? await findFreePort(options.ip) : port + 1000)) : undefined;
     try {
       return await startOnce(options, port, uiPort, namespace);
     } catch (error) {
-      if (automaticPort && attempt < 3 && error instanceof DevServerError && error.failure === 'port_in_use') continue;
+      const retryable =
+        error instanceof DevServerError &&
+        ((error.failure === 'port_in_use' && automaticPort) || (error.failure === 'ui_port_in_use' && automaticUiPort));
+      if (retryable && attempt < 3) continue;
       throw error;
     }
   }

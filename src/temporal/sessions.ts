@@ -14,6 +14,10 @@ export interface StartSessionOptions {
   taskQueue: string;
   /** The session id; generated when omitted. */
   workflowId?: string;
+  /** Kept in the memo so a repeated create (same id) can be told apart from a conflicting one. */
+  requestHash?: string;
+  /** Never start a second execution under this id, even after the first has closed. */
+  rejectDuplicateId?: boolean;
 }
 
 export function newSessionId(): string {
@@ -32,7 +36,8 @@ export async function startVideoAgentSession(client: Client, input: SessionInput
     workflowId: options.workflowId ?? newSessionId(),
     args: [input],
     typedSearchAttributes,
-    memo: { promptSummary: summary },
+    memo: { promptSummary: summary, ...(options.requestHash ? { requestHash: options.requestHash } : {}) },
+    ...(options.rejectDuplicateId ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
     staticSummary: `Video Agent: ${summary}`.slice(0, 200),
     staticDetails: [
       `**Prompt:** ${summary}`,

@@ -31,6 +31,8 @@ export interface SessionHarness {
   client: Client;
   taskQueue: string;
   config: Config;
+  /** The environment behind `config`, to derive other configs from. */
+  configEnv: Record<string, string>;
   start: (input: SessionInput, options?: { workflowId?: string; taskQueue?: string }) => Promise<SessionHandle>;
   state: (handle: SessionHandle) => Promise<SessionState>;
   waitForPhase: (handle: SessionHandle, phase: Phase | Phase[], timeoutMs?: number) => Promise<SessionState>;
@@ -54,7 +56,8 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
   const sim = await startTestSimulator({ SIMULATOR_CONCURRENCY_LIMIT: '0', ...options.simulatorEnv });
   const { client, close: closeClient } = await connectClient(address);
   const taskQueue = uniqueId('sessions');
-  const config = loadConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, HEYGEN_BASE_URL: sim.url, LOG_LEVEL: 'warn' });
+  const configEnv = { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, HEYGEN_BASE_URL: sim.url, LOG_LEVEL: 'warn' };
+  const config = loadConfig(configEnv);
   const bundle = await workflowBundle(require.resolve('../../src/workflows'));
   const workers: { stop: () => Promise<void> }[] = [];
 
@@ -89,6 +92,7 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
     client,
     taskQueue,
     config,
+    configEnv,
     start: (input, options = {}) =>
       startVideoAgentSession(
         client,

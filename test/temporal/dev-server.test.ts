@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
-import { DevServerError, findFreePort, startDevServer } from '../../src/temporal/dev-server';
+import { DevServerError, startDevServer } from '../../src/temporal/dev-server';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { portIsFree, processGroupAlive, startProcess, tsNode } from '../harness/processes';
 import { eventually } from '../harness/wait';
@@ -38,7 +38,7 @@ test('starts headless, answers gRPC with our search attributes registered, and s
 });
 
 test('serves the Web UI when asked', async () => {
-  const server = await startDevServer({ cliPath, ui: true, uiPort: await findFreePort() });
+  const server = await startDevServer({ cliPath, ui: true });
   try {
     expect(server.uiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const response = await fetch(server.uiUrl!);

@@ -1,0 +1,143 @@
+/**
+ * The HTTP API: Fastify with zod as the single source of the wire schemas (validation, serialisation
+ * and the OpenAPI document), one error handler, bearer tokens with scopes and tenants, per-token rate
+ * limits, overload protection and Prometheus metrics. Route groups are encapsulated plugins.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyUnderPressure from '@fastify/under-pressure';
+import type { Client } from '@temporalio/client';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from '../config';
+import type { Logger } from '../logging';
+import { bearerToken } from './auth';
+import { ApiError, ERROR_STATUS, type ErrorCode } from './errors';
+import { createMetrics } from './metrics';
+import { sessionRoutes } from './routes/sessions';
+import { systemRoutes } from './routes/system';
+import { webhookRoutes } from './routes/webhooks';
+import { SessionsService } from './sessions';
+import { TokenVerifier, type ApiToken } from './tokens';
+
+export interface ApiDependencies {
+  config: Config;
+  logger: Logger;
+  client: Client;
+  tokens: readonly ApiToken[];
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string, details?: unknown, headers?: Record<string, string>) {
+  const status = ERROR_STATUS[code];
+  const log = status >= 500 ? request.log.error.bind(request.log) : request.log.info.bind(request.log);
+  log({ code, status, route: request.routeOptions.url ?? null }, `request failed: ${message}`);
+  return reply
+    .code(status)
+    .headers(headers ?? {})
+    .send({ error: { code, message, requestId: request.id, ...(details === undefined ? {} : { details }) } });
+}
+
+export async function buildApi({ config, logger, client, tokens }: ApiDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.api.bodyLimit,
+    forceCloseConnections: true,
+    // Session ids may be up to 200 characters; the router's own limit is 100.
+    routerOptions: { maxParamLength: 256 },
+    // Requests the router rejects before any route (bad URL encoding, over-long params) get our envelope too.
+    frameworkErrors: (error, request, reply) => {
+      void sendError(request, reply, 'invalid_request', error.message || 'The request is not valid.');
+    },
+    // A caller's request id is kept when it looks like one, so its logs and ours line up.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(given) ? given : `req_${randomBytes(8).toString('hex')}`;
+    },
+  });
+  // JSON only: other content types get 415 rather than being parsed as text.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ApiError) return sendError(request, reply, error.code, error.message, error.details, error.headers);
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const where = error.validationContext ?? 'request';
+      const details = error.validation.map((issue) => ({
+        in: where,
+        path: issue.instancePath.replace(/^\//, '').replace(/\//g, '.') || (issue.params.issue as { path?: unknown[] } | undefined)?.path?.join('.') || '',
+        message: issue.message ?? 'invalid',
+      }));
+      return sendError(request, reply, 'invalid_request', `The ${where} is not valid: ${details.map((d) => `${d.path || where}: ${d.message}`).join('; ')}`, details);
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(request, reply, 'payload_too_large', `The body is larger than ${config.api.bodyLimit} bytes. Send attachments as asset ids or URLs.`);
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(request, reply, 'unsupported_media_type', 'Send JSON (Content-Type: application/json).');
+    if (error.code === 'FST_UNDER_PRESSURE') {
+      return sendError(request, reply, 'overloaded', 'The service is overloaded; retry shortly.', undefined, { 'retry-after': '5' });
+    }
+    if (error.statusCode === 429) return sendError(request, reply, 'rate_limited', 'Too many requests; retry after the time in Retry-After.');
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(request, reply, 'invalid_request', error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'The body is not valid JSON.' : error.message);
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendError(request, reply, 'internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
+  });
+
+  const metrics = createMetrics();
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observe(request, reply);
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime), by: request.principal?.name },
+      'request',
+    );
+  });
+
+  await app.register(fastifyUnderPressure, { maxEventLoopDelay: config.api.maxEventLoopDelayMs, retryAfter: 5 });
+  await app.register(fastifyRateLimit, {
+    max: config.api.rateLimitPerMinute,
+    timeWindow: '1 minute',
+    // Per token (its hash, never the token), else per address.
+    keyGenerator: (request) => {
+      const token = bearerToken(request);
+      return token ? `token:${createHash('sha256').update(token).digest('hex').slice(0, 32)}` : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `retry in ${context.after}` }),
+  });
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, (request, reply) =>
+    sendError(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'video-agent-orchestrator',
+        description: 'HeyGen Video Agent sessions, run durably on Temporal: start them, review their storyboards, approve, get the video.',
+        version: '1.0.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'sessions', description: 'Video Agent sessions' },
+        { name: 'webhooks', description: 'Callbacks from HeyGen' },
+        { name: 'system', description: 'Health, readiness, metrics' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const verifier = new TokenVerifier(tokens);
+  const sessions = new SessionsService(client, config, logger.child({ component: 'sessions' }));
+  await app.register(systemRoutes, { sessions, metrics });
+  await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier });
+  await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.heygen.webhookSecret });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,58 @@
+/**
+ * Bearer-token authentication and scope checks for the API routes.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ConfigError, type Config } from '../config';
+import { ApiError } from './errors';
+import { ApiTokensJsonSchema, hasScope, type TokenVerifier, type ApiToken, type Principal, type Scope } from './tokens';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** The tokens from API_TOKENS or API_TOKENS_FILE (one of them); a ConfigError names a bad one. */
+export function loadApiTokens(config: Config): ApiToken[] {
+  const { tokens, tokensFile } = config.api;
+  if (tokens && tokensFile) {
+    throw new ConfigError([{ variable: 'API_TOKENS_FILE', problem: 'set either API_TOKENS or API_TOKENS_FILE, not both' }]);
+  }
+  if (!tokensFile) return tokens ?? [];
+  let text: string;
+  try {
+    text = readFileSync(tokensFile, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ variable: 'API_TOKENS_FILE', problem: `cannot read ${tokensFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})` }]);
+  }
+  const parsed = ApiTokensJsonSchema.safeParse(text);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? ` at ${issue.path.join('.')}` : '';
+    throw new ConfigError([{ variable: 'API_TOKENS_FILE', problem: `${tokensFile}${where}: ${issue.message}` }]);
+  }
+  return parsed.data;
+}
+
+/** The bearer token of a request, if it carries one. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** A preHandler that requires a valid token with `scope` and sets `request.principal`. */
+export function requireScope(verifier: TokenVerifier, scope: Scope) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const token = bearerToken(request);
+    const principal = token === undefined ? undefined : verifier.verify(token);
+    if (!principal) {
+      throw new ApiError('unauthorized', 'A valid bearer token is required (Authorization: Bearer <token>).', undefined, {
+        'www-authenticate': 'Bearer realm="video-agent-orchestrator"',
+      });
+    }
+    if (!hasScope(principal, scope)) throw new ApiError('forbidden', `This token lacks the ${scope} scope.`);
+    request.principal = principal;
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * /v1/sessions: start sessions, read and list them, approve or send messages, stop them, get the video.
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireScope } from '../auth';
+import { ApiError } from '../errors';
+import {
+  ApproveBodySchema,
+  CreateSessionBodySchema,
+  CreateSessionResponseSchema,
+  DecisionAcceptedSchema,
+  ErrorResponseSchema,
+  ListSessionsQuerySchema,
+  ListSessionsResponseSchema,
+  MessageBodySchema,
+  SessionParamsSchema,
+  SessionViewSchema,
+  StopResponseSchema,
+  VideoResponseSchema,
+} from '../schemas';
+import { newRequestId, sessionLinks, type SessionsService } from '../sessions';
+import type { Principal, TokenVerifier } from '../tokens';
+
+/** `Idempotency-Key`: optional, 1-255 visible ASCII characters. Other headers pass through untouched. */
+const IdempotencyHeadersSchema = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, { error: 'expected 1-255 visible ASCII characters' })
+    .optional()
+    .meta({ description: 'Makes the request safe to repeat: the same key returns the first outcome.' }),
+});
+
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ErrorResponseSchema]));
+const COMMON_ERRORS = [400, 401, 403, 404, 429, 503];
+const security = [{ bearer: [] }];
+
+function principal(request: FastifyRequest): Principal {
+  if (!request.principal) throw new ApiError('unauthorized', 'A valid bearer token is required.');
+  return request.principal;
+}
+
+export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; verifier: TokenVerifier }> = async (app, { sessions, verifier }) => {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const scope = (name: Parameters<typeof requireScope>[1]) => requireScope(verifier, name);
+
+  routes.post(
+    '/sessions',
+    {
+      preHandler: scope('sessions:create'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Start a session',
+        description: 'Starts a HeyGen Video Agent session. With an Idempotency-Key, repeating the request returns the same session (200).',
+        security,
+        headers: IdempotencyHeadersSchema,
+        body: CreateSessionBodySchema,
+        response: { 201: CreateSessionResponseSchema, 200: CreateSessionResponseSchema, ...errors(...COMMON_ERRORS, 413, 422) },
+      },
+    },
+    async (request, reply) => {
+      const created = await sessions.create(principal(request), request.body, request.headers['idempotency-key']);
+      reply.code(created.created ? 201 : 200).header('location', sessionLinks(created.id).self);
+      return { id: created.id, status: created.status, links: sessionLinks(created.id) };
+    },
+  );
+
+  routes.get(
+    '/sessions',
+    {
+      preHandler: scope('sessions:read'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'List sessions',
+        description: "Your tenant's sessions, newest first, optionally by status; pass nextCursor back as cursor for the next page.",
+        security,
+        querystring: ListSessionsQuerySchema,
+        response: { 200: ListSessionsResponseSchema, ...errors(...COMMON_ERRORS) },
+      },
+    },
+    async (request) => sessions.list(principal(request), request.query),
+  );
+
+  routes.get(
+    '/sessions/:id',
+    {
+      preHandler: scope('sessions:read'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Read a session',
+        description: 'The session snapshot: phase, HeyGen status, the review packet at a checkpoint, the video, the action log.',
+        security,
+        params: SessionParamsSchema,
+        response: { 200: SessionViewSchema, ...errors(...COMMON_ERRORS) },
+      },
+    },
+    async (request) => sessions.state(principal(request), request.params.id),
+  );
+
+  const decisionResponses = {
+    200: SessionViewSchema,
+    202: DecisionAcceptedSchema,
+    ...errors(...COMMON_ERRORS, 409, 502),
+  };
+
+  routes.post(
+    '/sessions/:id/approve',
+    {
+      preHandler: scope('sessions:review'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Approve the storyboard',
+        description:
+          '200 with the new state once HeyGen has the approval; 202 if no worker answered in time (the approval is queued durably); 409 not_awaiting_input when the session is not at a checkpoint.',
+        security,
+        headers: IdempotencyHeadersSchema,
+        params: SessionParamsSchema,
+        body: ApproveBodySchema.optional(),
+        response: decisionResponses,
+      },
+    },
+    async (request, reply) => {
+      const requestId = request.headers['idempotency-key'] ?? newRequestId();
+      const result = await sessions.decide(principal(request), request.params.id, { kind: 'approve', requestId, message: request.body?.message });
+      if (result.outcome === 'applied') return result.state;
+      reply.code(202);
+      return { id: request.params.id, requestId, status: 'accepted' as const };
+    },
+  );
+
+  routes.post(
+    '/sessions/:id/messages',
+    {
+      preHandler: scope('sessions:review'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Send a message (a revision request, or an answer)',
+        description: 'At review, a revision request; when the agent asked a question, the answer. Responses as for approve.',
+        security,
+        headers: IdempotencyHeadersSchema,
+        params: SessionParamsSchema,
+        body: MessageBodySchema,
+        response: decisionResponses,
+      },
+    },
+    async (request, reply) => {
+      const requestId = request.headers['idempotency-key'] ?? newRequestId();
+      const result = await sessions.decide(principal(request), request.params.id, { kind: 'message', requestId, ...request.body });
+      if (result.outcome === 'applied') return result.state;
+      reply.code(202);
+      return { id: request.params.id, requestId, status: 'accepted' as const };
+    },
+  );
+
+  routes.post(
+    '/sessions/:id/stop',
+    {
+      preHandler: scope('sessions:stop'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Stop a session',
+        description: 'Cancels the session, which stops it at HeyGen. Idempotent.',
+        security,
+        params: SessionParamsSchema,
+        response: { 202: StopResponseSchema, ...errors(...COMMON_ERRORS) },
+      },
+    },
+    async (request, reply) => {
+      reply.code(202);
+      return { id: request.params.id, status: await sessions.stop(principal(request), request.params.id) };
+    },
+  );
+
+  routes.get(
+    '/sessions/:id/video',
+    {
+      preHandler: scope('sessions:read'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Get the video',
+        description: 'The finished video (URLs are presigned by HeyGen and expire). 409 video_not_ready before completion.',
+        security,
+        params: SessionParamsSchema,
+        response: { 200: VideoResponseSchema, ...errors(...COMMON_ERRORS, 409) },
+      },
+    },
+    async (request) => ({ sessionId: request.params.id, ...(await sessions.video(principal(request), request.params.id)) }),
+  );
+};

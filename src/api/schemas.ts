@@ -1,0 +1,119 @@
+/**
+ * The HTTP API's wire types (camelCase JSON). Request bodies, queries and responses are declared here
+ * once; Fastify validates with them and the OpenAPI document at /openapi.json is generated from them.
+ */
+import { z } from 'zod';
+import {
+  DurationSchema,
+  PHASES,
+  SessionFileSchema,
+  SessionStateSchema,
+  VideoInfoSchema,
+} from '../workflows/session-types';
+
+const sessionId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, { error: 'session ids are made of A-Z a-z 0-9 . _ : -' })
+  .meta({ description: 'The session id (the Temporal workflow id).' });
+
+export const SessionParamsSchema = z.object({ id: sessionId });
+
+export const CreateSessionBodySchema = z
+  .object({
+    prompt: z.string().min(1).max(10_000).meta({ description: 'What the video should be (1-10,000 characters).' }),
+    avatarId: z.string().min(1).max(200).optional(),
+    voiceId: z.string().min(1).max(200).optional(),
+    orientation: z.enum(['landscape', 'portrait']).optional(),
+    files: z.array(SessionFileSchema).max(20).optional().meta({ description: 'Up to 20 attachments. Prefer asset ids or URLs: the request body is capped.' }),
+    autoApprove: z.boolean().optional().meta({ description: 'Approve every checkpoint automatically (no person needed).' }),
+    review: z
+      .object({
+        timeout: DurationSchema.optional().meta({ description: 'How long a checkpoint waits for a decision: 30s, 15m, 48h, 7d (default 7d).' }),
+        onTimeout: z.enum(['stop', 'approve']).optional().meta({ description: 'Then: stop the session (default) or approve it.' }),
+      })
+      .strict()
+      .optional(),
+    labels: z
+      .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/), z.string().max(200))
+      .refine((labels) => Object.keys(labels).length <= 20, { error: 'at most 20 labels' })
+      .optional(),
+  })
+  .strict();
+export type CreateSessionBody = z.infer<typeof CreateSessionBodySchema>;
+
+export const SessionLinksSchema = z.object({
+  self: z.string(),
+  approve: z.string(),
+  messages: z.string(),
+  stop: z.string(),
+  video: z.string(),
+});
+
+export const CreateSessionResponseSchema = z.object({
+  id: sessionId,
+  status: z.enum(PHASES),
+  links: SessionLinksSchema,
+});
+
+export const SessionViewSchema = SessionStateSchema.meta({ id: 'Session', description: 'The session snapshot (the workflow\'s state).' });
+
+export const ListSessionsQuerySchema = z.object({
+  status: z.enum(PHASES).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(2_000).optional(),
+});
+
+export const SessionSummarySchema = z.object({
+  id: z.string(),
+  status: z.string().nullable().meta({ description: 'The session phase (VideoAgentStatus).' }),
+  heygenSessionId: z.string().nullable(),
+  promptSummary: z.string().nullable(),
+  requestedBy: z.string().nullable(),
+  workflowStatus: z.string().meta({ description: "Temporal's own status: RUNNING, COMPLETED, FAILED, CANCELLED, ..." }),
+  createdAt: z.string(),
+  closedAt: z.string().nullable(),
+});
+
+export const ListSessionsResponseSchema = z.object({
+  sessions: z.array(SessionSummarySchema),
+  nextCursor: z.string().nullable(),
+});
+
+export const ApproveBodySchema = z
+  .object({ message: z.string().min(1).max(10_000).optional().meta({ description: 'Sent to HeyGen with the approval.' }) })
+  .strict();
+
+export const MessageBodySchema = z
+  .object({
+    message: z.string().min(1).max(10_000),
+    avatarId: z.string().min(1).max(200).optional(),
+    voiceId: z.string().min(1).max(200).optional(),
+    files: z.array(SessionFileSchema).max(20).optional(),
+  })
+  .strict();
+
+export const DecisionAcceptedSchema = z.object({
+  id: z.string(),
+  requestId: z.string(),
+  status: z.literal('accepted').meta({ description: 'Queued durably; the session will act on it when a worker runs.' }),
+});
+
+export const StopResponseSchema = z.object({ id: z.string(), status: z.enum(['stopping', 'finished']) });
+
+export const VideoResponseSchema = VideoInfoSchema.extend({ sessionId: z.string() });
+
+export const ErrorResponseSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      requestId: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const HealthSchema = z.object({ ok: z.boolean() });
+export const WebhookAckSchema = z.object({ received: z.boolean(), duplicate: z.boolean().optional() });

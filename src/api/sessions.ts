@@ -1,0 +1,319 @@
+/**
+ * What the API does with Temporal: start sessions (idempotently), read their state within a bounded
+ * time, list them from visibility, deliver decisions as signals and wait a bounded time for the outcome,
+ * cancel them, and pass webhook hints on. Every call has a deadline, so a missing worker or server
+ * becomes a clear 503 rather than a hanging request.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import type { Config } from '../config';
+import type { Logger } from '../logging';
+import { startVideoAgentSession, newSessionId, type SessionHandle } from '../temporal/sessions';
+import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../workflows/search-attributes';
+import { approveSignal, heygenEventSignal, sendMessageSignal, stateQuery, WORKFLOW_TYPE, type videoAgentSession } from '../workflows/session';
+import { CHECKPOINT_PHASES, type Action, type Phase, type SessionInput, type SessionState, type VideoInfo } from '../workflows/session-types';
+import { ApiError, notFound } from './errors';
+import type { z } from 'zod';
+import type { CreateSessionBody, ListSessionsResponseSchema } from './schemas';
+import { canSee, type Principal } from './tokens';
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+const OUTCOME_POLL_MS = 100;
+
+type Closed = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW';
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Stable JSON (sorted keys), so equal bodies hash alike whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const sessionLinks = (id: string) => ({
+  self: `/v1/sessions/${id}`,
+  approve: `/v1/sessions/${id}/approve`,
+  messages: `/v1/sessions/${id}/messages`,
+  stop: `/v1/sessions/${id}/stop`,
+  video: `/v1/sessions/${id}/video`,
+});
+
+export type DecisionResult = { outcome: 'applied'; state: SessionState } | { outcome: 'accepted'; requestId: string };
+
+export interface DecisionInput {
+  kind: 'approve' | 'message';
+  requestId: string;
+  message?: string;
+  avatarId?: string;
+  voiceId?: string;
+  files?: SessionInput['files'];
+}
+
+export class SessionsService {
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  // -------------------------------------------------------------------------------------------------
+
+  async create(principal: Principal, body: CreateSessionBody, idempotencyKey?: string): Promise<{ id: string; status: Phase; created: boolean }> {
+    const input: SessionInput = {
+      ...body,
+      requestedBy: principal.name,
+      ...(principal.tenant ? { tenant: principal.tenant } : {}),
+      ...(this.config.api.sessionTiming ? { timing: this.config.api.sessionTiming } : {}),
+    };
+    const requestHash = sha256(canonical(body));
+    // A key names one session per client: the same key from another token is another request.
+    const id = idempotencyKey ? `session-${sha256(`${principal.name}\n${idempotencyKey}`).slice(0, 40)}` : newSessionId();
+    try {
+      await this.call(() =>
+        startVideoAgentSession(this.client, input, {
+          taskQueue: this.config.temporal.taskQueue,
+          workflowId: id,
+          requestHash,
+          rejectDuplicateId: idempotencyKey !== undefined,
+        }),
+      );
+      this.logger.info({ id, requestedBy: principal.name, idempotent: idempotencyKey !== undefined }, 'session started');
+      return { id, status: 'creating', created: true };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !idempotencyKey) throw error;
+      const description = await this.call(() => this.client.workflow.getHandle(id).describe());
+      if (description.memo?.requestHash !== requestHash) {
+        throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request body.');
+      }
+      return { id, status: (description.typedSearchAttributes.get(VideoAgentStatus) ?? 'creating') as Phase, created: false };
+    }
+  }
+
+  async state(principal: Principal, id: string): Promise<SessionState> {
+    const { handle, description } = await this.owned(principal, id);
+    return this.readState(handle, description);
+  }
+
+  async list(
+    principal: Principal,
+    query: { status?: Phase; limit: number; cursor?: string },
+  ): Promise<z.infer<typeof ListSessionsResponseSchema>> {
+    const clauses = [`WorkflowType="${WORKFLOW_TYPE}"`];
+    if (!principal.admin) clauses.push(principal.tenant ? `VideoAgentTenant="${principal.tenant}"` : 'VideoAgentTenant IS NULL');
+    if (query.status) clauses.push(`VideoAgentStatus="${query.status}"`);
+    const visibilityQuery = clauses.join(' AND ');
+    const response = await this.call(() =>
+      this.client.workflowService.listWorkflowExecutions({
+        namespace: this.config.temporal.namespace,
+        query: visibilityQuery,
+        pageSize: query.limit,
+        nextPageToken: query.cursor ? decodeCursor(query.cursor, visibilityQuery) : undefined,
+      }),
+    );
+    const dataConverter = this.client.options.loadedDataConverter;
+    const sessions = await Promise.all(
+      (response.executions ?? []).map(async (raw) => {
+        const info = await executionInfoFromRaw(raw, dataConverter, raw, this.config.temporal.namespace);
+        const attributes = info.typedSearchAttributes;
+        return {
+          id: info.workflowId,
+          status: attributes.get(VideoAgentStatus) ?? null,
+          heygenSessionId: attributes.get(HeyGenSessionId) ?? null,
+          promptSummary: typeof info.memo?.promptSummary === 'string' ? info.memo.promptSummary : null,
+          requestedBy: attributes.get(VideoAgentRequestedBy) ?? null,
+          workflowStatus: info.status.name,
+          createdAt: info.startTime.toISOString(),
+          closedAt: info.closeTime?.toISOString() ?? null,
+        };
+      }),
+    );
+    const token = response.nextPageToken;
+    return { sessions, nextCursor: token && token.length > 0 ? encodeCursor(token, visibilityQuery) : null };
+  }
+
+  /**
+   * Delivers an approval or a message. Checked against the session's state before signalling (when a
+   * worker answers), then the outcome is awaited for a bounded time: applied, refused (not at a
+   * checkpoint), or, with no answer in time, accepted and durably queued.
+   */
+  async decide(principal: Principal, id: string, decision: DecisionInput): Promise<DecisionResult> {
+    const { handle, description } = await this.owned(principal, id);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError('session_finished', `The session has finished (${description.status.name.toLowerCase()}).`, {
+        status: description.typedSearchAttributes.get(VideoAgentStatus) ?? null,
+      });
+    }
+    const before = await this.tryReadState(handle, this.config.api.queryTimeoutMs);
+    if (before) {
+      const earlier = before.actions.find((action) => action.requestId === decision.requestId);
+      if (earlier && earlier.outcome !== 'pending') return this.outcomeOf(earlier, before);
+      if (!earlier && !CHECKPOINT_PHASES.includes(before.phase)) throw this.notAwaitingInput(before.phase);
+    }
+
+    const payload = { requestId: decision.requestId, by: principal.name };
+    if (decision.kind === 'approve') {
+      await this.call(() => handle.signal(approveSignal, { ...payload, ...(decision.message ? { message: decision.message } : {}) }));
+    } else {
+      const { message, avatarId, voiceId, files } = decision;
+      await this.call(() => handle.signal(sendMessageSignal, { ...payload, message: message!, avatarId, voiceId, files }));
+    }
+
+    const deadline = Date.now() + this.config.api.decisionWaitMs;
+    while (Date.now() < deadline) {
+      const state = await this.tryReadState(handle, Math.max(100, deadline - Date.now()));
+      if (!state) break;
+      const action = state.actions.find((a) => a.requestId === decision.requestId);
+      if (action && action.outcome !== 'pending') return this.outcomeOf(action, state);
+      await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
+    }
+    return { outcome: 'accepted', requestId: decision.requestId };
+  }
+
+  async stop(principal: Principal, id: string): Promise<'stopping' | 'finished'> {
+    const { handle, description } = await this.owned(principal, id);
+    if (description.status.name !== 'RUNNING') return 'finished';
+    await this.call(() => handle.cancel());
+    this.logger.info({ id, by: principal.name }, 'session stop requested');
+    return 'stopping';
+  }
+
+  async video(principal: Principal, id: string): Promise<VideoInfo> {
+    const { handle, description } = await this.owned(principal, id);
+    const status = description.typedSearchAttributes.get(VideoAgentStatus) ?? null;
+    if (description.status.name === 'COMPLETED') {
+      const state = await this.readState(handle, description);
+      if (state.video) return state.video;
+    }
+    throw new ApiError('video_not_ready', `The session has no video${status ? ` (it is ${status})` : ''}.`, { status });
+  }
+
+  /** Wakes a session because HeyGen sent news. `false` when no such (running) session exists. */
+  async hint(workflowId: string, event: { eventType?: string; eventId?: string }): Promise<boolean> {
+    try {
+      await this.call(() => this.client.workflow.getHandle<typeof videoAgentSession>(workflowId).signal(heygenEventSignal, event));
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_found') return false;
+      throw error;
+    }
+  }
+
+  /** Whether the Temporal server answers. */
+  async ready(): Promise<boolean> {
+    try {
+      await this.call(() => this.client.workflowService.getSystemInfo({}), 'server', Math.min(2_000, this.config.api.temporalTimeoutMs));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  private notAwaitingInput(phase: Phase): ApiError {
+    return new ApiError('not_awaiting_input', `The session is not waiting for a decision (it is ${phase}).`, { status: phase });
+  }
+
+  private outcomeOf(action: Action, state: SessionState): DecisionResult {
+    if (action.outcome === 'applied') return { outcome: 'applied', state };
+    if (action.outcome === 'ignored') {
+      throw new ApiError('not_awaiting_input', `The session was not waiting for a decision (it was ${action.phase}).`, {
+        status: state.phase,
+        reason: action.reason,
+      });
+    }
+    throw new ApiError('heygen_rejected', 'HeyGen refused the message.', { status: state.phase, reason: action.reason });
+  }
+
+  /** The session, if it exists, is a video agent session and belongs to the caller's tenant. */
+  private async owned(principal: Principal, id: string): Promise<{ handle: SessionHandle; description: WorkflowExecutionDescription }> {
+    const handle = this.client.workflow.getHandle<typeof videoAgentSession>(id);
+    const description = await this.call(() => handle.describe());
+    const tenant = description.typedSearchAttributes.get(VideoAgentTenant) ?? null;
+    if (description.type !== WORKFLOW_TYPE || !canSee(principal, tenant)) throw notFound();
+    return { handle, description };
+  }
+
+  /** A completed session's state is its result (no worker needed); others are queried, within bounds. */
+  private async readState(handle: SessionHandle, description: WorkflowExecutionDescription): Promise<SessionState> {
+    if ((description.status.name as Closed) === 'COMPLETED') return this.call(() => handle.result());
+    return this.call(() => handle.query(stateQuery), 'worker', this.config.api.queryTimeoutMs);
+  }
+
+  private async tryReadState(handle: SessionHandle, timeoutMs: number): Promise<SessionState | undefined> {
+    try {
+      return await this.call(() => handle.query(stateQuery), 'worker', timeoutMs);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'worker_unavailable') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Runs a Temporal call with a deadline and turns its failures into API errors: not found → 404, no
+   * answer in time → 503 (`worker_unavailable` when only a worker could have answered), server
+   * unreachable → 503 `temporal_unavailable`.
+   */
+  private async call<T>(fn: () => Promise<T>, waitingFor: 'server' | 'worker' = 'server', deadlineMs = this.config.api.temporalTimeoutMs): Promise<T> {
+    try {
+      return await this.client.withDeadline(Date.now() + deadlineMs, fn);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw notFound();
+      const code = grpcCodeOf(error);
+      if (code === GRPC_DEADLINE_EXCEEDED) {
+        throw waitingFor === 'worker'
+          ? new ApiError('worker_unavailable', 'No worker answered in time; the session is safe and continues when a worker runs.')
+          : new ApiError('temporal_unavailable', 'Temporal did not answer in time.');
+      }
+      if (code === GRPC_UNAVAILABLE) throw new ApiError('temporal_unavailable', 'Temporal is not reachable.');
+      throw error;
+    }
+  }
+}
+
+/**
+ * Cursors wrap Temporal's page token with the query they belong to. Temporal answers a garbled page
+ * token with an error its client retries until the deadline, so a cursor that was not ours, or that
+ * belongs to another filter, is refused here with a 400 instead.
+ */
+function encodeCursor(token: Uint8Array, visibilityQuery: string): string {
+  return Buffer.from(JSON.stringify({ q: sha256(visibilityQuery).slice(0, 16), t: Buffer.from(token).toString('base64') })).toString('base64url');
+}
+
+function decodeCursor(cursor: string, visibilityQuery: string): Buffer {
+  try {
+    const { q, t } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { q?: unknown; t?: unknown };
+    if (q === sha256(visibilityQuery).slice(0, 16) && typeof t === 'string' && t.length > 0) return Buffer.from(t, 'base64');
+  } catch {
+    // falls through to the error below
+  }
+  throw new ApiError('invalid_request', 'The cursor is not valid for this listing; start again without one.', [
+    { in: 'querystring', path: 'cursor', message: 'invalid cursor' },
+  ]);
+}
+
+/** The gRPC status code of an error or of one of its causes. */
+function grpcCodeOf(error: unknown): number | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export const newRequestId = () => `req-${randomUUID()}`;

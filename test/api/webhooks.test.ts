@@ -1,0 +1,89 @@
+/**
+ * POST /v1/webhooks/heygen: HeyGen's signed callbacks wake sessions at once; forged, tampered, stale
+ * and replayed deliveries are refused or deduplicated, and nothing is signalled for them.
+ */
+import { webhookHeaders } from '../../src/heygen/webhook-signature';
+import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/simulator/defaults';
+import { startApiHarness, waitForApiPhase, type ApiHarness } from '../harness/api';
+import { uniqueId } from '../harness/temporal';
+import { eventually } from '../harness/wait';
+
+let api: ApiHarness;
+beforeAll(async () => {
+  // Polling alone would look again only after a minute.
+  api = await startApiHarness({ webhooks: true, env: { SESSION_TIMING: JSON.stringify({ pollInitial: '60s', pollMax: '60s', videoPollInterval: 20 }) } });
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const signalsOf = async (id: string) =>
+  ((await api.sessions.client.workflow.getHandle(id).fetchHistory()).events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'heygenEvent')
+    .length;
+
+function delivery(body: object, options: { secret?: string; eventId?: string; timestamp?: number } = {}) {
+  const rawBody = JSON.stringify(body);
+  const headers = webhookHeaders(rawBody, options.secret ?? DEFAULT_SIMULATOR_WEBHOOK_SECRET, options.eventId ?? uniqueId('evt'), options.timestamp ?? Math.floor(Date.now() / 1000));
+  return { rawBody, headers };
+}
+
+const post = (d: { rawBody: string; headers: Record<string, string> }) => api.call('POST', '/v1/webhooks/heygen', { token: null, rawBody: d.rawBody, headers: d.headers });
+
+test("HeyGen's completion webhook wakes the session at once, where polling would wait a minute", async () => {
+  const { body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Woken [[sim review=skip think=1500s generate=1ms]]' } });
+  const state = await waitForApiPhase(api, body.id, 'completed', 'acme', 15_000);
+  expect(state).toMatchObject({ phase: 'completed' });
+  const [heygen] = await api.sessions.heygenSessions(body.id);
+  expect(heygen!.webhooks).toMatchObject({ events: 1, delivered: 1 });
+  expect(await signalsOf(body.id)).toBe(1);
+  // Two status reads in all: the first, and the one the webhook asked for.
+  expect(heygen!.calls.get).toBe(2);
+});
+
+describe('refused and deduplicated deliveries', () => {
+  let id: string;
+  beforeAll(async () => {
+    id = (await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Target [[sim think=1h]]' } })).body.id;
+    await waitForApiPhase(api, id, 'thinking');
+  });
+
+  const event = () => ({ event_type: 'video_agent.success', event_data: { session_id: 'sess_x', video_id: 'v', callback_id: id } });
+
+  test('a genuine delivery is acknowledged and signalled once; its replay is acknowledged as a duplicate, not signalled', async () => {
+    const genuine = delivery(event(), { eventId: 'evt_genuine_1' });
+    const first = await post(genuine);
+    expect([first.status, first.body]).toEqual([200, { received: true }]);
+    await eventually(async () => (await signalsOf(id)) === 1);
+    const replay = await post(genuine);
+    expect([replay.status, replay.body]).toEqual([200, { received: true, duplicate: true }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await signalsOf(id)).toBe(1);
+  });
+
+  test.each([
+    ['a tampered body', () => ({ ...delivery(event()), rawBody: JSON.stringify({ ...event(), event_type: 'video_agent.fail' }) }), 'bad_signature'],
+    ['the wrong secret', () => delivery(event(), { secret: 'whsec_somebody_else' }), 'bad_signature'],
+    ['a stale timestamp', () => delivery(event(), { timestamp: Math.floor(Date.now() / 1000) - 360 }), 'stale_timestamp'],
+    ['no signature', () => {
+      const d = delivery(event());
+      const { 'heygen-signature': _dropped, ...headers } = d.headers;
+      return { rawBody: d.rawBody, headers };
+    }, 'missing_headers'],
+  ])('%s is refused with 401 and nothing is signalled', async (_name, make, reason) => {
+    const before = await signalsOf(id);
+    const response = await post(make());
+    expect(response.status).toBe(401);
+    expect(response.body).toMatchObject({ error: { code: 'unauthorized', message: `The webhook was refused (${reason}).` } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await signalsOf(id)).toBe(before);
+  });
+
+  test('a signed delivery for an unknown session is acknowledged; a signed non-event is a 400', async () => {
+    const unknown = await post(delivery({ event_type: 'video_agent.success', event_data: { callback_id: 'session-nobody' } }));
+    expect([unknown.status, unknown.body]).toEqual([200, { received: true }]);
+    const notAnEvent = await post(delivery({ hello: 'world' }));
+    expect(notAnEvent.status).toBe(400);
+    const options = await fetch(`${api.url}/v1/webhooks/heygen`, { method: 'OPTIONS' });
+    expect(options.status).toBe(200);
+  });
+});
