@@ -16,9 +16,15 @@ function unreachable(config: Config, error: unknown): StartupError {
   );
 }
 
+/** Address, TLS and API key: the same for clients and workers (Temporal Cloud, mTLS clusters, local). */
+export function connectionOptions(config: Config) {
+  const { address, tls, apiKey } = config.temporal;
+  return { address, ...(tls ? { tls } : {}), ...(apiKey ? { apiKey } : {}) };
+}
+
 export async function connectClient(config: Config): Promise<Client> {
   try {
-    const connection = await Connection.connect({ address: config.temporal.address });
+    const connection = await Connection.connect(connectionOptions(config));
     return new Client({ connection, namespace: config.temporal.namespace });
   } catch (error) {
     throw unreachable(config, error);
@@ -27,7 +33,7 @@ export async function connectClient(config: Config): Promise<Client> {
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {
   try {
-    return await NativeConnection.connect({ address: config.temporal.address });
+    return await NativeConnection.connect(connectionOptions(config));
   } catch (error) {
     throw unreachable(config, error);
   }
@@ -38,5 +44,5 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
  * temporal_unavailable) even while Temporal is down, and recovers when it comes back.
  */
 export function lazyClient(config: Config): Client {
-  return new Client({ connection: Connection.lazy({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  return new Client({ connection: Connection.lazy(connectionOptions(config)), namespace: config.temporal.namespace });
 }
