@@ -49,7 +49,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.cjs'],
+    files: ['**/*.cjs', 'bin/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { sourceType: 'commonjs', parserOptions: { projectService: false } },
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },

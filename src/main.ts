@@ -4,6 +4,7 @@
  * where HeyGen is), the worker and the HTTP API. Parts stop in reverse order on Ctrl-C: the API first,
  * then the worker, the simulator and the Temporal server.
  */
+import path from 'node:path';
 import { loadApiTokens } from './api/auth';
 import { localApiToken } from './api/local-token';
 import { runApi } from './api/main';
@@ -16,8 +17,9 @@ import { startEmbeddedTemporal, stopWhenServerDies } from './temporal/embedded';
 import { installTemporalRuntime } from './temporal/runtime';
 import { runVideoAgentWorker } from './worker';
 
-async function startEmbeddedSimulator(logger: Logger): Promise<Awaited<ReturnType<typeof startSimulator>>> {
-  const config = loadSimulatorConfig();
+async function startEmbeddedSimulator(dataDir: string, logger: Logger): Promise<Awaited<ReturnType<typeof startSimulator>>> {
+  // Kept under DATA_DIR like Temporal's state, so sessions resume against the same simulated HeyGen.
+  const config = loadSimulatorConfig({ SIMULATOR_STATE_FILE: path.join(dataDir, 'simulator', 'state.json'), ...process.env });
   try {
     return await startSimulator(config, logger.child({ component: 'simulator' }));
   } catch (error) {
@@ -44,7 +46,7 @@ runMain('video-agent-orchestrator', async ({ config: baseConfig, logger, lifecyc
   }
 
   if (config.heygen.simulator && !process.env.HEYGEN_BASE_URL) {
-    const simulator = await startEmbeddedSimulator(logger);
+    const simulator = await startEmbeddedSimulator(config.dataDir, logger);
     lifecycle.onShutdown('HeyGen simulator', () => simulator.close());
     config = { ...config, heygen: { ...config.heygen, baseUrl: simulator.url, webhookSecret: simulator.handle.webhookSecret } };
     lines.push(`  HeyGen:          simulator at ${simulator.url} (no HEYGEN_API_KEY set)`);

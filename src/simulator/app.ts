@@ -4,6 +4,9 @@
  * the /__sim admin endpoints that tests and benchmarks use to steer and observe it.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CreateSessionRequestSchema, SendMessageRequestSchema } from '../heygen/schemas';
@@ -115,6 +118,66 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
   };
   const store = new SessionStore(() => knobs, onSessionEvent);
 
+  // Persistence: sessions, idempotency keys and counters survive a restart (npm start keeps them under
+  // DATA_DIR), so a restarted service finds the HeyGen sessions its workflows know about.
+  interface SavedState {
+    version: 1;
+    store: ReturnType<SessionStore['export']>;
+    idempotency: [string, IdempotencyRecord][];
+    webhookStats: [string, WebhookStats][];
+    totals: Record<string, number>;
+    byStatus: Record<string, number>;
+    injected: Record<string, number>;
+    idempotentReplays: number;
+  }
+  const stateFile = config.stateFile;
+  if (stateFile) {
+    try {
+      const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as SavedState;
+      if (saved.version !== 1) throw new Error(`unknown state version ${String(saved.version)}`);
+      store.import(saved.store);
+      for (const [key, record] of saved.idempotency) idempotency.set(key, record);
+      for (const [id, stats] of saved.webhookStats) webhookStats.set(id, stats);
+      Object.assign(totals, saved.totals);
+      Object.assign(byStatus, saved.byStatus);
+      Object.assign(injected, saved.injected);
+      idempotentReplays = saved.idempotentReplays;
+      logger.info({ stateFile, sessions: saved.store.sessions.length }, 'simulator state restored');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ stateFile, err: error }, 'simulator state not restored; starting empty');
+    }
+  }
+  let saving: Promise<void> = Promise.resolve();
+  let saveTimer: NodeJS.Timeout | undefined;
+  const saveNow = () => {
+    if (!stateFile) return Promise.resolve();
+    const state: SavedState = {
+      version: 1,
+      store: store.export(),
+      idempotency: [...idempotency],
+      webhookStats: [...webhookStats],
+      totals,
+      byStatus,
+      injected,
+      idempotentReplays,
+    };
+    saving = saving.then(async () => {
+      mkdirSync(path.dirname(stateFile), { recursive: true });
+      const temporary = `${stateFile}.${process.pid}.tmp`;
+      await writeFile(temporary, JSON.stringify(state));
+      await rename(temporary, stateFile);
+    }).catch((error: unknown) => logger.warn({ stateFile, err: error }, 'simulator state not saved'));
+    return saving;
+  };
+  const scheduleSave = () => {
+    if (!stateFile || saveTimer) return;
+    saveTimer = setTimeout(() => {
+      saveTimer = undefined;
+      void saveNow();
+    }, 200);
+    saveTimer.unref();
+  };
+
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -139,7 +202,10 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
   });
   app.addHook('onResponse', async (request, reply) => {
     const endpoint = endpointOf.get(request);
-    if (endpoint) byStatus[`${endpoint} ${reply.statusCode}`] = (byStatus[`${endpoint} ${reply.statusCode}`] ?? 0) + 1;
+    if (endpoint) {
+      byStatus[`${endpoint} ${reply.statusCode}`] = (byStatus[`${endpoint} ${reply.statusCode}`] ?? 0) + 1;
+      scheduleSave();
+    }
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode }, 'simulator request');
   });
 
@@ -443,8 +509,10 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     shutdown: async () => {
       closing.abort();
       dispatcher.close();
-      store.clear();
       await app.close();
+      if (saveTimer) clearTimeout(saveTimer);
+      await saveNow();
+      store.clear();
     },
   };
 }

@@ -100,6 +100,7 @@ export const simulatorEnvSchema = z.object({
   SIMULATOR_WEBHOOK_DROP_RATE: rate.default(0),
   SIMULATOR_MEDIA_URL_TTL_SECONDS: count.default(7 * 24 * 3600),
   SIMULATOR_SEED: count.default(1),
+  SIMULATOR_STATE_FILE: z.string().min(1).optional(),
 });
 
 export interface SimulatorConfig {
@@ -111,6 +112,8 @@ export interface SimulatorConfig {
   mediaUrlTtlSeconds: number;
   /** Seed of the fault dice, so a run with fault rates is reproducible. */
   seed: number;
+  /** Where sessions are kept across restarts; in memory only when unset. */
+  stateFile?: string;
   knobs: SimulatorKnobs;
 }
 
@@ -124,6 +127,7 @@ export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): Simul
     webhookSecret: env_.SIMULATOR_WEBHOOK_SECRET,
     mediaUrlTtlSeconds: env_.SIMULATOR_MEDIA_URL_TTL_SECONDS,
     seed: env_.SIMULATOR_SEED,
+    stateFile: env_.SIMULATOR_STATE_FILE,
     knobs: {
       timeScale: env_.SIMULATOR_TIME_SCALE,
       latencyMs: env_.SIMULATOR_LATENCY_MS,

@@ -66,6 +66,8 @@ export interface SimVideo {
   pendingUntilMs: number;
   /** The outcome and when it becomes visible; unset while rendering. */
   final?: { status: 'completed' | 'failed'; atMs: number; failureCode: string | null; failureMessage: string | null };
+  /** A `video_agent.fail` webhook is due when the outcome becomes visible. */
+  failureNoticePending?: boolean;
 }
 
 type Phase = { kind: 'thinking' | 'generating'; startMs: number; endMs: number; nominalEndMs: number } | { kind: 'idle' };
@@ -106,6 +108,13 @@ export interface SimSession {
   calls: { get: number; message: number; stop: number; resource: number; videos: number; video: number };
   received: ReceivedMessage[];
   timers: Set<NodeJS.Timeout>;
+}
+
+type SavedPhase = { kind: 'thinking' | 'generating'; startMs: number; endMs: number | null; nominalEndMs: number } | { kind: 'idle' };
+
+export interface StoreSnapshot {
+  nextSeq: number;
+  sessions: (Omit<SimSession, 'timers' | 'resources' | 'phase'> & { phase: SavedPhase; resources: SimResource[] })[];
 }
 
 export type SessionEvent =
@@ -288,6 +297,42 @@ export class SessionStore {
     return [...this.sessions.values()];
   }
 
+  /**
+   * Everything the store knows, as JSON-safe data, so a restarted simulator carries on where it was
+   * (phases are absolute times: what fell due while it was down happens at the next read).
+   */
+  export(): StoreSnapshot {
+    return {
+      nextSeq: this.nextSeq,
+      sessions: [...this.sessions.values()].map(({ timers: _timers, resources, phase, ...rest }) => ({
+        ...rest,
+        phase: phase.kind === 'idle' ? phase : { ...phase, endMs: phase.endMs === Infinity ? null : phase.endMs },
+        resources: [...resources.values()],
+      })),
+    };
+  }
+
+  /** Replaces the store's contents with a snapshot and re-arms its timers. */
+  import(snapshot: StoreSnapshot): void {
+    this.clear();
+    this.nextSeq = snapshot.nextSeq;
+    for (const saved of snapshot.sessions) {
+      const { phase, resources, ...rest } = saved;
+      const session: SimSession = {
+        ...rest,
+        phase: phase.kind === 'idle' ? phase : { ...phase, endMs: phase.endMs ?? Infinity },
+        resources: new Map(resources.map((resource) => [resource.id, resource])),
+        timers: new Set(),
+      };
+      this.sessions.set(session.id, session);
+      for (const video of session.videos) {
+        this.videoIndex.set(video.id, video);
+        if (video.failureNoticePending && video.final) this.armFailureNotice(session, video);
+      }
+      this.schedule(session);
+    }
+  }
+
   /** Forgets every session and cancels every pending transition. */
   clear(): void {
     for (const session of this.sessions.values()) for (const timer of session.timers) clearTimeout(timer);
@@ -456,10 +501,18 @@ export class SessionStore {
     session.resources.set(resourceId, { id: resourceId, kind: 'video', createdAtMs: at, videoId: video.id, metadata: { video_id: video.id } });
     this.addMessage(session, 'model', 'resource', 'Your video is ready.', at, [resourceId]);
     if (scenario.fail === 'video') {
-      this.later(session, readyAt, () => this.onEvent({ type: 'video_agent.fail', session, video, failureMessage: video.final?.failureMessage ?? null }));
+      video.failureNoticePending = true;
+      this.armFailureNotice(session, video);
     } else {
       this.onEvent({ type: 'video_agent.success', session, video });
     }
+  }
+
+  private armFailureNotice(session: SimSession, video: SimVideo): void {
+    this.later(session, video.final!.atMs, () => {
+      video.failureNoticePending = false;
+      this.onEvent({ type: 'video_agent.fail', session, video, failureMessage: video.final?.failureMessage ?? null });
+    });
   }
 
   private fail(session: SimSession, video: SimVideo | undefined, reason: string | null): void {

@@ -1,0 +1,101 @@
+/**
+ * The CLI's view of the HTTP API: one method per call, errors turned into messages a person can act on.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export const EXIT = {
+  ok: 0,
+  /** watch: the session failed, was stopped or expired. */
+  sessionEnded: 1,
+  usage: 2,
+  /** The API could not be reached, refused the token, or refused the request. */
+  api: 3,
+  /** watch: the session waits for a person (a storyboard to review or a question to answer). */
+  needsInput: 10,
+} as const;
+
+export interface ApiErrorBody {
+  error?: { code?: string; message?: string; details?: { status?: string; reason?: string } };
+}
+
+export class ApiCallError extends CliError {
+  constructor(
+    readonly status: number,
+    readonly body: ApiErrorBody,
+    message: string,
+  ) {
+    super(message, EXIT.api);
+  }
+}
+
+/** The token to use: --token, then VAO_TOKEN, then the one `npm start` generated under DATA_DIR. */
+export function resolveToken(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag) return flag;
+  if (env.VAO_TOKEN) return env.VAO_TOKEN;
+  try {
+    const local = JSON.parse(readFileSync(path.resolve(env.DATA_DIR ?? '.data', 'api-token.json'), 'utf8')) as { token?: unknown };
+    return typeof local.token === 'string' ? local.token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  async call<T>(method: string, path: string, options: { body?: unknown; idempotencyKey?: string } = {}): Promise<{ status: number; body: T }> {
+    if (!this.token) {
+      throw new CliError('No API token: pass --token, set VAO_TOKEN, or run `npm start` here (it keeps one in .data/api-token.json).', EXIT.api);
+    }
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {}),
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      const { cause } = error as { cause?: { code?: string; message?: string } };
+      const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new CliError(`Cannot reach the API at ${this.baseUrl} (${reason}). Is it running (\`npm start\`)? Set VAO_URL or --url to its address.`, EXIT.api);
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      body = { error: { message: text.slice(0, 200) } };
+    }
+    if (response.status >= 400) throw this.explain(response.status, body as ApiErrorBody, path);
+    return { status: response.status, body: body as T };
+  }
+
+  private explain(status: number, body: ApiErrorBody, path: string): ApiCallError {
+    const code = body.error?.code;
+    const message = body.error?.message ?? `HTTP ${status}`;
+    if (status === 401) return new ApiCallError(status, body, `The API refused the token (${message}) Check VAO_TOKEN or --token.`);
+    if (status === 403) return new ApiCallError(status, body, `The token may not do this: ${message}`);
+    if (code === 'not_found' && path.startsWith('/v1/sessions/')) {
+      return new ApiCallError(status, body, `No session ${decodeURIComponent(path.split('/')[3] ?? '')} (or not yours).`);
+    }
+    return new ApiCallError(status, body, `${message}${code ? ` [${code}]` : ''}`);
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * `vao`: the command line of video-agent-orchestrator. It talks to the HTTP API (VAO_URL, VAO_TOKEN, or
+ * --url/--token) and never to Temporal or HeyGen directly.
+ *
+ * Exit codes: 0 done; 1 (watch) the session failed, was stopped or expired; 2 usage error; 3 the API
+ * could not be reached or refused the request; 10 (watch) the session waits for a person.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../duration';
+import type { SessionFile, SessionState } from '../workflows/session-types';
+import { ApiClient, CliError, EXIT, resolveToken } from './api-client';
+import { ENDED, NEEDS_INPUT, statusLine, summary, table, waitingFor } from './render';
+
+const USAGE = `vao: HeyGen Video Agent sessions through the video-agent-orchestrator API
+
+Usage:
+  vao start --prompt <text> [--file <path|url|asset:ID>]... [--orientation landscape|portrait]
+            [--avatar <id>] [--voice <id>] [--auto-approve] [--review-timeout 2d] [--on-timeout stop|approve]
+            [--label name=value]... [--idempotency-key <key>] [--watch]
+  vao status <id>
+  vao list [--status <phase>] [--limit <n>] [--cursor <cursor>]
+  vao approve <id> [-m <message>] [--idempotency-key <key>]
+  vao message <id> -m <message> [--avatar <id>] [--voice <id>] [--file ...]... [--idempotency-key <key>]
+  vao stop <id>
+  vao video <id>
+  vao watch <id> [--interval 1s]
+
+Options for every command:
+  --url <url>     the API (default: VAO_URL, else http://127.0.0.1:3000)
+  --token <token> the API token (default: VAO_TOKEN, else the one \`npm start\` keeps in .data/api-token.json)
+  --json          print the API's JSON instead of text (for scripts)
+  -h, --help      this help
+
+watch exits 0 when the video is ready, 10 when the session waits for you, 1 when it failed or stopped.
+`;
+
+const OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  prompt: { type: 'string', short: 'p' },
+  message: { type: 'string', short: 'm' },
+  file: { type: 'string', multiple: true },
+  orientation: { type: 'string' },
+  avatar: { type: 'string' },
+  voice: { type: 'string' },
+  'auto-approve': { type: 'boolean' },
+  'review-timeout': { type: 'string' },
+  'on-timeout': { type: 'string' },
+  label: { type: 'string', multiple: true },
+  'idempotency-key': { type: 'string' },
+  watch: { type: 'boolean' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  interval: { type: 'string' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+function usage(message: string): CliError {
+  return new CliError(`${message}\nRun \`vao --help\` for usage.`, EXIT.usage);
+}
+
+/** `--file` values: a local file (sent inline), an http(s) URL, or `asset:<id>`. */
+function toFiles(values: string[] | undefined): SessionFile[] | undefined {
+  if (!values?.length) return undefined;
+  return values.map((value) => {
+    if (value.startsWith('asset:')) return { type: 'asset_id' as const, assetId: value.slice('asset:'.length) };
+    if (/^https?:\/\//.test(value)) return { type: 'url' as const, url: value };
+    let data: Buffer;
+    try {
+      data = readFileSync(value);
+    } catch (error) {
+      throw usage(`--file ${value}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    const types: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.mp4': 'video/mp4', '.webm': 'video/webm', '.mp3': 'audio/mpeg', '.wav': 'audio/wav', '.pdf': 'application/pdf' };
+    const mediaType = types[path.extname(value).toLowerCase()];
+    if (!mediaType) throw usage(`--file ${value}: use png, jpeg, mp4, webm, mp3, wav or pdf (or a URL, or asset:<id>)`);
+    return { type: 'base64' as const, mediaType, data: data.toString('base64') };
+  });
+}
+
+function labels(values: string[] | undefined): Record<string, string> | undefined {
+  if (!values?.length) return undefined;
+  return Object.fromEntries(
+    values.map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw usage(`--label ${pair}: expected name=value`);
+      return [pair.slice(0, eq), pair.slice(eq + 1)];
+    }),
+  );
+}
+
+function needId(positionals: string[], command: string): string {
+  const id = positionals[1];
+  if (!id) throw usage(`vao ${command} needs a session id`);
+  return encodeURIComponent(id);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Follows a session until it needs a person or ends; returns the exit code that says which. */
+async function watch(api: ApiClient, id: string, flags: Flags, io: Io): Promise<number> {
+  const intervalMs = flags.interval ? parseDuration(flags.interval) : 1_000;
+  if (!intervalMs) throw usage(`--interval ${flags.interval}: expected a duration such as 2s`);
+  let lastLine = '';
+  let unavailableSince: number | undefined;
+  for (;;) {
+    let state: SessionState | undefined;
+    try {
+      state = (await api.call<SessionState>('GET', `/v1/sessions/${id}`)).body;
+      unavailableSince = undefined;
+    } catch (error) {
+      // No worker for a moment (a restart, a deploy) is worth waiting out; anything else is not.
+      const code = (error as { body?: { error?: { code?: string } } }).body?.error?.code;
+      if (code !== 'worker_unavailable') throw error;
+      unavailableSince ??= Date.now();
+      if (!flags.json && io.isTTY) io.out(`\r\x1b[2K${'waiting for a worker'.padEnd(17)} (${Math.round((Date.now() - unavailableSince) / 1000)} s)`);
+    }
+    if (state) {
+      const done = NEEDS_INPUT.includes(state.phase) || ENDED.includes(state.phase);
+      if (flags.json) {
+        if (done) io.out(`${JSON.stringify(state)}\n`);
+      } else if (io.isTTY) {
+        io.out(`\r\x1b[2K${statusLine(state)}`);
+        if (done) io.out('\n');
+      } else {
+        // Without a terminal, one plain line per change.
+        const line = `${state.phase} ${state.progress ?? 0}% ${waitingFor(state)}`;
+        if (line !== lastLine) io.out(`${new Date().toISOString()} ${line}\n`);
+        lastLine = line;
+      }
+      if (NEEDS_INPUT.includes(state.phase)) return EXIT.needsInput;
+      if (state.phase === 'completed') return EXIT.ok;
+      if (ENDED.includes(state.phase)) return EXIT.sessionEnded;
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usage((error as Error).message);
+  }
+  const { values: flags, positionals } = parsed;
+  const command = positionals[0];
+  if (flags.help || !command || command === 'help') {
+    io.out(USAGE);
+    return command || flags.help ? EXIT.ok : EXIT.usage;
+  }
+  const api = new ApiClient((flags.url ?? io.env.VAO_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''), resolveToken(flags.token, io.env));
+  const print = (json: unknown, text: string) => io.out(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+
+  switch (command) {
+    case 'start': {
+      if (!flags.prompt) throw usage('vao start needs --prompt');
+      if (flags.orientation && !['landscape', 'portrait'].includes(flags.orientation)) throw usage('--orientation: landscape or portrait');
+      if (flags['on-timeout'] && !['stop', 'approve'].includes(flags['on-timeout'])) throw usage('--on-timeout: stop or approve');
+      const review =
+        flags['review-timeout'] || flags['on-timeout']
+          ? { ...(flags['review-timeout'] ? { timeout: flags['review-timeout'] } : {}), ...(flags['on-timeout'] ? { onTimeout: flags['on-timeout'] } : {}) }
+          : undefined;
+      const body = {
+        prompt: flags.prompt,
+        ...(flags.orientation ? { orientation: flags.orientation } : {}),
+        ...(flags.avatar ? { avatarId: flags.avatar } : {}),
+        ...(flags.voice ? { voiceId: flags.voice } : {}),
+        ...(flags['auto-approve'] ? { autoApprove: true } : {}),
+        ...(review ? { review } : {}),
+        ...(toFiles(flags.file) ? { files: toFiles(flags.file) } : {}),
+        ...(labels(flags.label) ? { labels: labels(flags.label) } : {}),
+      };
+      const { status, body: created } = await api.call<{ id: string; status: string }>('POST', '/v1/sessions', {
+        body,
+        idempotencyKey: flags['idempotency-key'],
+      });
+      if (!flags.watch || flags.json) print(created, `${status === 201 ? 'Started' : 'Already started'}: session ${created.id} (${created.status})`);
+      else io.out(`Started: session ${created.id}\n`);
+      return flags.watch ? watch(api, encodeURIComponent(created.id), flags, io) : EXIT.ok;
+    }
+    case 'status': {
+      const { body } = await api.call<SessionState>('GET', `/v1/sessions/${needId(positionals, command)}`);
+      print(body, summary(body));
+      return EXIT.ok;
+    }
+    case 'list': {
+      const query = new URLSearchParams();
+      if (flags.status) query.set('status', flags.status);
+      if (flags.limit) query.set('limit', flags.limit);
+      if (flags.cursor) query.set('cursor', flags.cursor);
+      const { body } = await api.call<{ sessions: { id: string; status: string | null; createdAt: string; promptSummary: string | null }[]; nextCursor: string | null }>(
+        'GET',
+        `/v1/sessions${query.size ? `?${query}` : ''}`,
+      );
+      const rows = [['ID', 'STATUS', 'CREATED', 'PROMPT'], ...body.sessions.map((s) => [s.id, s.status ?? '-', s.createdAt, s.promptSummary ?? ''])];
+      print(body, body.sessions.length ? `${table(rows)}${body.nextCursor ? `\nMore: vao list --cursor ${body.nextCursor}` : ''}` : 'No sessions.');
+      return EXIT.ok;
+    }
+    case 'approve':
+    case 'message': {
+      const id = needId(positionals, command);
+      if (command === 'message' && !flags.message) throw usage('vao message needs -m <message>');
+      const body =
+        command === 'approve'
+          ? { ...(flags.message ? { message: flags.message } : {}) }
+          : {
+              message: flags.message,
+              ...(flags.avatar ? { avatarId: flags.avatar } : {}),
+              ...(flags.voice ? { voiceId: flags.voice } : {}),
+              ...(toFiles(flags.file) ? { files: toFiles(flags.file) } : {}),
+            };
+      const response = await api.call<SessionState | { requestId: string; status: 'accepted' }>('POST', `/v1/sessions/${id}/${command === 'approve' ? 'approve' : 'messages'}`, {
+        body,
+        idempotencyKey: flags['idempotency-key'],
+      });
+      const verb = command === 'approve' ? 'Approved' : 'Sent';
+      print(
+        response.body,
+        response.status === 202
+          ? `Queued: no worker answered yet; it will be delivered when one runs (request ${(response.body as { requestId: string }).requestId}).`
+          : `${verb}. The session is now ${(response.body as SessionState).phase}: ${waitingFor(response.body as SessionState)}`,
+      );
+      return EXIT.ok;
+    }
+    case 'stop': {
+      const { body } = await api.call<{ id: string; status: string }>('POST', `/v1/sessions/${needId(positionals, command)}/stop`);
+      print(body, body.status === 'stopping' ? `Stopping session ${body.id}.` : `Session ${body.id} had already finished.`);
+      return EXIT.ok;
+    }
+    case 'video': {
+      const { body } = await api.call<{ url: string | null; durationSeconds: number | null; thumbnailUrl: string | null }>('GET', `/v1/sessions/${needId(positionals, command)}/video`);
+      print(body, `${body.url ?? '(no URL)'}\n${body.durationSeconds ?? '?'} s${body.thumbnailUrl ? `, thumbnail ${body.thumbnailUrl}` : ''}`);
+      return EXIT.ok;
+    }
+    case 'watch':
+      return watch(api, needId(positionals, command), flags, io);
+    default:
+      throw usage(`unknown command "${command}"`);
+  }
+}
+
+/** Runs the CLI on the process's arguments and exits with its code (used by bin/vao.js). */
+export function cliMain(): void {
+  const io: Io = {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    isTTY: Boolean(process.stdout.isTTY),
+    env: process.env,
+  };
+  run(process.argv.slice(2), io).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof CliError) {
+        io.err(`vao: ${error.message}\n`);
+        process.exit(error.exitCode);
+      }
+      io.err(`vao: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(EXIT.api);
+    },
+  );
+}

@@ -1,0 +1,89 @@
+/**
+ * How the CLI shows sessions to a person: a summary, a one-line live status with a progress bar, tables.
+ */
+import type { SessionState } from '../workflows/session-types';
+
+export const NEEDS_INPUT = ['reviewing', 'waiting_for_input'];
+export const ENDED = ['completed', 'failed', 'stopped', 'expired'];
+
+export function progressBar(percent: number, width = 20): string {
+  const clamped = Math.max(0, Math.min(100, Math.round(percent)));
+  const filled = Math.round((clamped / 100) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(clamped).padStart(3)}%`;
+}
+
+export function elapsed(since: string, now = Date.now()): string {
+  const seconds = Math.max(0, Math.floor((now - Date.parse(since)) / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}` : `${m}:${String(s).padStart(2, '0')}`;
+}
+
+/** What the session is waiting for, in a few words. */
+export function waitingFor(state: SessionState): string {
+  switch (state.phase) {
+    case 'queued':
+      return 'waiting for a free HeyGen slot';
+    case 'creating':
+      return 'creating the HeyGen session';
+    case 'thinking':
+      return state.revisions > 0 ? `HeyGen is revising (after storyboard ${state.revisions})` : 'HeyGen is writing the storyboard';
+    case 'reviewing':
+      return `storyboard ${state.review?.revision ?? state.revisions} is ready: waiting for your review`;
+    case 'waiting_for_input':
+      return `HeyGen asks: ${state.review?.messages.at(-1)?.content ?? 'a question'}`;
+    case 'generating':
+      return 'HeyGen is rendering the video';
+    case 'finalizing':
+      return 'fetching the finished video';
+    case 'completed':
+      return `done: ${state.video?.url ?? 'video ready'}`;
+    case 'failed':
+      return `failed: ${state.error?.reason ?? 'unknown reason'}`;
+    case 'stopped':
+      return 'stopped';
+    case 'expired':
+      return `expired: ${state.error?.reason ?? 'no review in time'}`;
+  }
+}
+
+/** The live line of `watch`. */
+export function statusLine(state: SessionState, now = Date.now()): string {
+  const progress = state.phase === 'completed' ? 100 : (state.progress ?? 0);
+  return `${state.phase.padEnd(17)} ${progressBar(progress)}  ${elapsed(state.createdAt, now).padStart(7)}  ${waitingFor(state)}`;
+}
+
+export function summary(state: SessionState): string {
+  const lines = [
+    `Session   ${state.id}`,
+    `Phase     ${state.phase} (since ${state.phaseSince})${state.heygenStatus ? `, HeyGen: ${state.heygenStatus}` : ''}${state.progress !== null ? `, ${state.progress}%` : ''}`,
+    `Title     ${state.title ?? '-'}`,
+    `Prompt    ${state.promptSummary}`,
+    `HeyGen    ${state.heygenSessionId ?? '-'}`,
+    `By        ${state.requestedBy ?? '-'}${state.tenant ? ` (tenant ${state.tenant})` : ''}`,
+  ];
+  if (state.review) {
+    const { review } = state;
+    lines.push('', `${review.kind === 'storyboard' ? `Storyboard ${review.revision}` : 'Question'} (since ${review.since}, deadline ${review.deadline}):`);
+    for (const message of review.messages) lines.push(`  ${message.content}`);
+    for (const resource of review.resources) lines.push(`  - ${resource.type} ${resource.resourceId}: ${resource.url ?? '(no URL)'}`);
+    lines.push('', review.kind === 'storyboard' ? `Approve: vao approve ${state.id}   Ask for changes: vao message ${state.id} -m "..."` : `Answer: vao message ${state.id} -m "..."`);
+  }
+  if (state.video) {
+    lines.push('', `Video     ${state.video.url ?? '-'}`, `          ${state.video.durationSeconds ?? '?'} s, completed ${state.video.completedAt ?? '-'}`);
+  }
+  if (state.error) lines.push('', `Error     ${state.error.reason} [${state.error.type}]`);
+  if (state.actions.length > 0) {
+    lines.push('', 'Actions:');
+    for (const action of state.actions.slice(-5)) {
+      lines.push(`  ${action.at} ${action.kind} by ${action.by ?? '-'}: ${action.outcome}${action.reason ? ` (${action.reason})` : ''}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}

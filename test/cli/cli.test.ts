@@ -1,0 +1,186 @@
+/**
+ * The `vao` command as a process against a running API: every command, --json, the exit codes of
+ * watch, a progress bar on a terminal and plain lines elsewhere, and clear errors.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
+import { PROJECT_ROOT } from '../harness/processes';
+
+const VAO = path.join(PROJECT_ROOT, 'bin', 'vao.js');
+let api: ApiHarness;
+let scratch: string;
+
+beforeAll(async () => {
+  api = await startApiHarness();
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'vao-cli-'));
+});
+afterAll(async () => {
+  await api?.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function vao(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [VAO, ...args],
+      { env: { ...process.env, VAO_URL: api.url, VAO_TOKEN: TOKENS.acme.token, DATA_DIR: scratch, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Runs vao under a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+function vaoOnTerminal(args: string[]): Promise<Run> {
+  const command = [process.execPath, VAO, ...args].map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve) => {
+    execFile('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, VAO_URL: api.url, VAO_TOKEN: TOKENS.acme.token }, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('the session commands', () => {
+  test('start --watch follows the session to its review and exits 10; status, message, approve, watch, video finish it', async () => {
+    const png = path.join(PROJECT_ROOT, 'src', 'simulator', 'media', 'storyboard.png');
+    const started = await vao([
+      'start',
+      '--prompt',
+      'A teaser from the CLI [[sim think=50s revise=50s generate=50s]]',
+      '--file',
+      png,
+      '--file',
+      'https://example.com/logo.png',
+      '--file',
+      'asset:asset_123',
+      '--label',
+      'team=growth',
+      '--review-timeout',
+      '2d',
+      '--watch',
+    ]);
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(10);
+    const id = /Started: session (\S+)/.exec(started.stdout)![1]!;
+    // Not a terminal: plain, timestamped lines, one per change, ending at the review.
+    const lines = started.stdout.trim().split('\n').slice(1);
+    expect(lines.at(-1)).toMatch(/^\d{4}-\d\d-\d\dT\S+Z reviewing 45% storyboard 1 is ready: waiting for your review$/);
+    expect(started.stdout).not.toContain('\r');
+
+    const status = await vao(['status', id]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`Session   ${id}`);
+    expect(status.stdout).toMatch(/Storyboard 1 \(since/);
+    expect(status.stdout).toMatch(/- image res_\w+: http:\/\/127\.0\.0\.1:\d+\/media\/resources\//);
+    expect(status.stdout).toContain(`Approve: vao approve ${id}`);
+    const json = JSON.parse((await vao(['status', id, '--json'])).stdout) as { phase: string; labels: Record<string, string> };
+    expect(json).toMatchObject({ phase: 'reviewing', labels: { team: 'growth' } });
+
+    const message = await vao(['message', id, '-m', 'Make the intro shorter']);
+    expect([message.code, message.stdout.trim()]).toEqual([0, expect.stringMatching(/^Sent\. The session is now (thinking|reviewing)/)]);
+    await waitForApiPhase(api, id, 'reviewing');
+    const approve = await vao(['approve', id, '-m', 'Go ahead', '--idempotency-key', 'cli-approve-1']);
+    expect(approve.code).toBe(0);
+    expect(approve.stdout).toMatch(/^Approved\. The session is now (generating|thinking|finalizing|completed)/);
+
+    const watched = await vao(['watch', id, '--interval', '200ms']);
+    expect(watched.code).toBe(0);
+    expect(watched.stdout.trim().split('\n').at(-1)).toMatch(/completed 100% done: http:\/\/.*video\.mp4/);
+
+    const video = await vao(['video', id]);
+    expect(video.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/videos\/\w+\/video\.mp4\?\S+\n30 s, thumbnail http/);
+    const [heygen] = await api.sessions.heygenSessions(id);
+    expect(heygen!.messages.map((m) => m.message)).toEqual(['Make the intro shorter', 'Go ahead']);
+  });
+
+  test('list, with --status and --json', async () => {
+    const { stdout } = await vao(['start', '--prompt', 'Listed [[sim think=1h]]', '--json']);
+    const { id } = JSON.parse(stdout) as { id: string };
+    await waitForApiPhase(api, id, 'thinking');
+    const table = await vao(['list', '--status', 'thinking', '--limit', '50']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+CREATED\s+PROMPT$/);
+    expect(table.stdout).toMatch(new RegExp(`${id}\\s+thinking\\s+\\S+\\s+Listed`));
+    const json = JSON.parse((await vao(['list', '--json'])).stdout) as { sessions: { id: string }[] };
+    expect(json.sessions.map((s) => s.id)).toContain(id);
+    expect((await vao(['list', '--status', 'expired'])).stdout.trim()).toBe('No sessions.');
+  });
+
+  test('stop, and stop again', async () => {
+    const { stdout } = await vao(['start', '--prompt', 'Stopped [[sim think=1h]]', '--json']);
+    const { id } = JSON.parse(stdout) as { id: string };
+    await waitForApiPhase(api, id, 'thinking');
+    expect((await vao(['stop', id])).stdout.trim()).toBe(`Stopping session ${id}.`);
+    const watched = await vao(['watch', id, '--interval', '100ms']);
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toMatch(/stopped/);
+    expect((await vao(['stop', id])).stdout.trim()).toBe(`Session ${id} had already finished.`);
+  });
+
+  test('watch on a terminal draws a progress bar on one line', async () => {
+    const { stdout } = await vao(['start', '--prompt', 'On a terminal [[sim think=1500s]]', '--json']);
+    const { id } = JSON.parse(stdout) as { id: string };
+    const run = await vaoOnTerminal(['watch', id, '--interval', '100ms']);
+    expect(run.code).toBe(10);
+    expect(run.stdout).toContain('\r\x1b[2K');
+    expect(run.stdout).toMatch(/thinking\s+\[#*-+\]\s+\d+%\s+\d+:\d\d\s+HeyGen is writing the storyboard/);
+    expect(run.stdout).toMatch(/reviewing\s+\[#########-----------\]\s+45%/);
+  });
+});
+
+describe('errors', () => {
+  test('the API is unreachable', async () => {
+    const run = await vao(['list'], { VAO_URL: 'http://127.0.0.1:9' });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/^vao: Cannot reach the API at http:\/\/127\.0\.0\.1:9 .*Set VAO_URL or --url/);
+  });
+
+  test('a bad token, a missing scope, an unknown id, a refused decision, a video not ready', async () => {
+    expect(await vao(['list', '--token', 'tok_wrong_0123456789abcdef'])).toMatchObject({ code: 3, stderr: expect.stringMatching(/^vao: The API refused the token/) });
+    expect(await vao(['stop', 'session-x'], { VAO_TOKEN: TOKENS.acmeReader.token })).toMatchObject({ code: 3, stderr: expect.stringMatching(/may not do this/) });
+    expect(await vao(['status', 'session-unknown'])).toMatchObject({ code: 3, stderr: 'vao: No session session-unknown (or not yours).\n' });
+    const { stdout } = await vao(['start', '--prompt', 'Busy [[sim think=1h]]', '--json']);
+    const { id } = JSON.parse(stdout) as { id: string };
+    await waitForApiPhase(api, id, 'thinking');
+    expect(await vao(['approve', id])).toMatchObject({ code: 3, stderr: expect.stringMatching(/not waiting for a decision \(it is thinking\)\. \[not_awaiting_input\]/) });
+    expect(await vao(['video', id])).toMatchObject({ code: 3, stderr: expect.stringMatching(/\[video_not_ready\]/) });
+  });
+
+  test.each([
+    [['start'], /vao start needs --prompt/],
+    [['start', '--prompt', 'x', '--orientation', 'square'], /--orientation: landscape or portrait/],
+    [['start', '--prompt', 'x', '--file', '/nope/missing.png'], /--file \/nope\/missing\.png: cannot read it \(ENOENT\)/],
+    [['start', '--prompt', 'x', '--label', 'novalue'], /--label novalue: expected name=value/],
+    [['message', 'session-1'], /vao message needs -m/],
+    [['status'], /vao status needs a session id/],
+    [['watch', 'session-1', '--interval', 'often'], /--interval often: expected a duration/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['list', '--bogus'], /Unknown option '--bogus'/],
+  ])('usage error %j exits 2', async (args, message) => {
+    const run = await vao(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain('vao --help');
+  });
+
+  test('without --token or VAO_TOKEN the token npm start keeps is used; without one either, a clear error', async () => {
+    await writeFile(path.join(scratch, 'api-token.json'), JSON.stringify(TOKENS.admin));
+    expect((await vao(['list'], { VAO_TOKEN: '' })).code).toBe(0);
+    const none = await vao(['list'], { VAO_TOKEN: '', DATA_DIR: path.join(scratch, 'empty') });
+    expect(none).toMatchObject({ code: 3, stderr: expect.stringMatching(/No API token: pass --token, set VAO_TOKEN/) });
+  });
+
+  test('--help lists every command', async () => {
+    const run = await vao(['--help']);
+    expect(run.code).toBe(0);
+    for (const command of ['start', 'status', 'list', 'approve', 'message', 'stop', 'video', 'watch']) expect(run.stdout).toContain(`vao ${command}`);
+  });
+});
