@@ -23,6 +23,7 @@ import type { z } from 'zod';
 import type { CreateSessionBody, ListSessionsResponseSchema } from './schemas';
 import { canSee, type Principal } from './tokens';
 
+const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 const OUTCOME_POLL_MS = 100;
@@ -273,7 +274,8 @@ export class SessionsService {
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw notFound();
       const code = grpcCodeOf(error);
-      if (code === GRPC_DEADLINE_EXCEEDED) {
+      // grpc-js reports a call cut off by our deadline as DEADLINE_EXCEEDED, or at times as CANCELLED.
+      if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) {
         throw waitingFor === 'worker'
           ? new ApiError('worker_unavailable', 'No worker answered in time; the session is safe and continues when a worker runs.')
           : new ApiError('temporal_unavailable', 'Temporal did not answer in time.');

@@ -173,10 +173,14 @@ function spawnGuarded(cliPath: string, args: string[], stopGraceMs: number, logF
     detached: true,
   });
   const lines: string[] = [];
+  // A Go panic prints its reason first and a long stack after: keep the reason in view.
+  const panic: string[] = [];
   const onOutput = (chunk: Buffer) => {
     logFile?.write(chunk);
     for (const line of chunk.toString().split('\n')) {
-      if (line.trim()) lines.push(line);
+      if (!line.trim()) continue;
+      lines.push(line);
+      if (/^(panic|fatal error):/.test(line) || (panic.length > 0 && panic.length < 6)) panic.push(line);
     }
     lines.splice(0, Math.max(0, lines.length - OUTPUT_TAIL_LINES));
   };
@@ -187,7 +191,7 @@ function spawnGuarded(cliPath: string, args: string[], stopGraceMs: number, logF
   const exited = new Promise<{ code: number | null }>((resolve) => {
     guard.once('exit', (code) => resolve({ code }));
   });
-  return { guard, exited, tail: () => lines.join('\n') };
+  return { guard, exited, tail: () => [...(panic.length ? [...panic, '...'] : []), ...lines].join('\n') };
 }
 
 async function startOnce(options: DevServerOptions, port: number, uiPort: number | undefined, namespace: string): Promise<DevServer> {

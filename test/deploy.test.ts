@@ -1,0 +1,157 @@
+/**
+ * docker-compose.yml and the Dockerfile, checked without a Docker engine: images pinned, ports, env
+ * names the config actually reads, the search attributes the workflow uses, and start commands that
+ * exist and work (built and run here exactly as the image runs them).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { envSchema } from '../src/config';
+import { simulatorEnvSchema } from '../src/simulator/config';
+import { startDevServer } from '../src/temporal/dev-server';
+import { findFreePort } from '../src/temporal/dev-server';
+import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
+import { TOKENS } from './harness/api';
+import { PROJECT_ROOT, startProcess } from './harness/processes';
+import { connectClient, temporalAddress, uniqueId } from './harness/temporal';
+
+const run = promisify(execFile);
+const read = (file: string) => readFileSync(path.join(PROJECT_ROOT, file), 'utf8');
+const packageJson = JSON.parse(read('package.json')) as { version: string; scripts: Record<string, string> };
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  profiles?: string[];
+  depends_on?: Record<string, { condition: string }>;
+}
+const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const services = compose.services;
+const dockerfile = read('Dockerfile');
+
+describe('docker-compose.yml', () => {
+  test('has PostgreSQL, Temporal, its UI, the search-attribute setup, the worker and the API', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'postgresql', 'simulator', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
+    expect(services.simulator!.profiles).toEqual(['simulator']);
+  });
+
+  test('every image is pinned to a version', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect([name, service.image]).toEqual([name, expect.stringMatching(/^[\w./-]+:[\w.-]*\d[\w.-]*$|@sha256:[0-9a-f]{64}$/)]);
+      expect(service.image).not.toMatch(/:latest$/);
+    }
+    // Our own image is built from the Dockerfile by one service, tagged with our version, and reused.
+    expect(services['temporal-setup']!.build).toEqual({ context: '.', target: 'runtime' });
+    expect(services['temporal-setup']!.image).toBe(`video-agent-orchestrator:${packageJson.version}`);
+    for (const name of ['worker', 'api', 'simulator']) expect(services[name]!.image).toBe(services['temporal-setup']!.image);
+  });
+
+  test('ports: Temporal 7233, its UI 8080, the API 3000', () => {
+    expect(services.temporal!.ports).toEqual(['7233:7233']);
+    expect(services['temporal-ui']!.ports).toEqual(['8080:8080']);
+    expect(services.api!.ports).toEqual(['3000:3000']);
+    expect(services.api!.environment!.PORT).toBe('3000');
+  });
+
+  test('our services are configured only by variables the config reads', () => {
+    const known = new Set([...Object.keys(envSchema.shape), ...Object.keys(simulatorEnvSchema.shape)]);
+    for (const name of ['temporal-setup', 'worker', 'api', 'simulator']) {
+      for (const variable of Object.keys(services[name]!.environment ?? {})) expect([name, variable, known.has(variable)]).toEqual([name, variable, true]);
+    }
+    expect(services.worker!.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', HEYGEN_API_KEY: '${HEYGEN_API_KEY:-}' });
+    expect(services.api!.environment!.API_TOKENS).toMatch(/^\$\{API_TOKENS:\?/);
+  });
+
+  test('the search attributes are registered by the service\'s own setup, from the workflow\'s definitions', () => {
+    expect(services['temporal-setup']!.command).toEqual(['npm', 'run', 'temporal:setup']);
+    expect(packageJson.scripts['temporal:setup']).toBe('node dist/src/temporal/register-search-attributes.js');
+    const setup = read('src/temporal/register-search-attributes.ts');
+    expect(setup).toContain("import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes'");
+    for (const name of ['worker', 'api']) expect(services[name]!.depends_on).toEqual({ 'temporal-setup': { condition: 'service_completed_successfully' } });
+  });
+
+  test('every npm command it runs exists', () => {
+    for (const service of Object.values(services)) {
+      if (service.command?.[0] === 'npm') expect(Object.keys(packageJson.scripts)).toContain(service.command[2]);
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  test('multi-stage, pinned base, non-root runtime with the prebuilt workflow bundle', () => {
+    const stages = [...dockerfile.matchAll(/^FROM\s+(\S+)\s+AS\s+(\w+)/gm)].map((m) => m[2]);
+    expect(stages).toEqual(['build', 'runtime']);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20\.\d+\.\d+-bookworm-slim$/m);
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toContain('TEMPORAL_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js');
+    expect(dockerfile).toContain('npm run build:workflows -- dist/workflow-bundle.js');
+  });
+
+  test('every npm command it runs exists', () => {
+    const commands = [...dockerfile.matchAll(/npm run ([\w:-]+)|"npm", "run", "([\w:-]+)"/g)].map((m) => (m[1] ?? m[2])!);
+    expect(commands).toEqual(['build', 'build:workflows', 'start:api']);
+    for (const command of commands) expect(Object.keys(packageJson.scripts)).toContain(command);
+  });
+});
+
+describe('the image\'s start commands, built and run here', () => {
+  const node = (script: string) => {
+    const [command, ...args] = packageJson.scripts[script]!.split(' ');
+    expect(command).toBe('node');
+    return args;
+  };
+
+  beforeAll(async () => {
+    await run('npm', ['run', 'build'], { cwd: PROJECT_ROOT });
+    await run('npm', ['run', 'build:workflows', '--', 'dist/workflow-bundle.js'], { cwd: PROJECT_ROOT });
+  }, 120_000);
+
+  test('temporal:setup registers the search attributes on a bare server, and again is a no-op', async () => {
+    const bare = await startDevServer({ cliPath: process.env.TEMPORAL_CLI_PATH!, searchAttributes: [] });
+    try {
+      const env = { ...process.env, TEMPORAL_ADDRESS: bare.address, LOG_FORMAT: 'json' };
+      for (let i = 0; i < 2; i++) {
+        const setup = startProcess(process.execPath, node('temporal:setup'), env, PROJECT_ROOT);
+        expect((await setup.exited).code).toBe(0);
+        expect(setup.output()).toMatch(i === 0 ? /"added":\["VideoAgentStatus"/ : /"added":\[\]/);
+      }
+      const { client, close } = await connectClient(bare.address);
+      const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      await close();
+      for (const key of SEARCH_ATTRIBUTES) expect(customAttributes?.[key.name]).toBe(2);
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  test('start:worker (with the prebuilt bundle) and start:api run the compiled service', async () => {
+    const port = await findFreePort();
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_TASK_QUEUE: uniqueId('image'),
+      TEMPORAL_WORKFLOW_BUNDLE: 'dist/workflow-bundle.js',
+      PORT: String(port),
+      API_TOKENS: JSON.stringify([TOKENS.admin]),
+      LOG_FORMAT: 'json',
+    };
+    const worker = startProcess(process.execPath, node('start:worker'), env, PROJECT_ROOT);
+    const api = startProcess(process.execPath, node('start:api'), env, PROJECT_ROOT);
+    try {
+      await worker.waitForLine(/"msg":"worker running"/);
+      await api.waitForLine(/API listening/);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    } finally {
+      worker.child.kill('SIGTERM');
+      api.child.kill('SIGTERM');
+    }
+    expect((await worker.exited).code).toBe(0);
+    expect((await api.exited).code).toBe(0);
+  });
+});
