@@ -194,7 +194,25 @@ function spawnGuarded(cliPath: string, args: string[], stopGraceMs: number, logF
   return { guard, exited, tail: () => [...(panic.length ? [...panic, '...'] : []), ...lines].join('\n') };
 }
 
+/** True when nothing listens on the port (we could bind it a moment ago). */
+function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
 async function startOnce(options: DevServerOptions, port: number, uiPort: number | undefined, namespace: string): Promise<DevServer> {
+  const host = options.ip ?? '127.0.0.1';
+  // Checked first: otherwise a server already on the port would answer our readiness check as if ours.
+  if (!(await portIsFree(host, port))) {
+    throw new DevServerError('port_in_use', `Port ${port} is already in use; the Temporal dev server cannot listen on it.`, port);
+  }
+  if (uiPort !== undefined && !(await portIsFree(host, uiPort))) {
+    throw new DevServerError('ui_port_in_use', `Port ${uiPort} is already in use; the Temporal Web UI cannot listen on it.`, uiPort);
+  }
   const stopGraceMs = options.stopGraceMs ?? 10_000;
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const logger = options.logger;

@@ -81,3 +81,13 @@ test('the server does not outlive a parent killed with SIGKILL', async () => {
   await eventually(() => !processGroupAlive(pgid), { timeoutMs: 20_000, what: 'the orphaned dev server to exit' });
   await eventually(() => portIsFree(port), { timeoutMs: 5_000, what: 'the port to be released' });
 });
+
+test('a port taken by another Temporal server is reported, not mistaken for our own server', async () => {
+  const other = await startDevServer({ cliPath });
+  try {
+    const error = await startDevServer({ cliPath, port: other.port }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ failure: 'port_in_use', port: other.port });
+  } finally {
+    await other.stop();
+  }
+});
