@@ -10,6 +10,7 @@ import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import { UserFacingError } from './errors';
+import { jsonText } from './json-text';
 import { ApiTokensJsonSchema } from './api/tokens';
 import { TimingSchema } from './workflows/session-types';
 import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT, DEFAULT_SIMULATOR_WEBHOOK_SECRET } from './simulator/defaults';
@@ -101,18 +102,7 @@ export const envSchema = z.object({
   API_DECISION_WAIT: duration.default(5_000),
   API_MAX_EVENT_LOOP_DELAY: duration.default(1_000),
   HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
-  SESSION_TIMING: z
-    .string()
-    .transform((text, context) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        context.addIssue({ code: 'custom', message: 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}' });
-        return z.NEVER;
-      }
-    })
-    .pipe(TimingSchema.partial())
-    .optional(),
+  SESSION_TIMING: jsonText(TimingSchema.partial(), 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}').optional(),
 });
 
 export type Env = z.input<typeof envSchema>;

@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { jsonText } from '../json-text';
 
 export const SCOPES = ['sessions:create', 'sessions:read', 'sessions:review', 'sessions:stop', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -29,17 +30,7 @@ export const ApiTokensSchema = z
   .refine((tokens) => new Set(tokens.map((t) => t.token)).size === tokens.length, { error: 'tokens must be unique' });
 
 /** API_TOKENS as text: JSON, then the schema. */
-export const ApiTokensJsonSchema = z
-  .string()
-  .transform((text, context) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      context.addIssue({ code: 'custom', message: 'expected a JSON array of {name, token, scopes, tenant?}' });
-      return z.NEVER;
-    }
-  })
-  .pipe(ApiTokensSchema);
+export const ApiTokensJsonSchema = jsonText(ApiTokensSchema, 'expected a JSON array of {name, token, scopes, tenant?}');
 
 export interface Principal {
   name: string;

@@ -2,10 +2,9 @@
  * Every route of the API over HTTP: success, each documented error, and the auth matrix (no token, a bad
  * token, a missing scope, another tenant's session).
  */
-import { Writable } from 'node:stream';
 import { buildApi } from '../../src/api/app';
-import { createLogger } from '../../src/logging';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness, type TokenName } from '../harness/api';
+import { capturingLogger } from '../harness/logs';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -258,16 +257,7 @@ describe('the auth matrix', () => {
   });
 
   test('tokens appear in no log line and no response', async () => {
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'trace',
-      destination: new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          lines.push(chunk.toString());
-          callback();
-        },
-      }),
-    });
+    const { logger, lines } = capturingLogger();
     const app = await buildApi({ config: api.config, logger, client: api.sessions.client, tokens: Object.values(TOKENS) });
     const bodies: string[] = [];
     try {

@@ -3,11 +3,10 @@
  * error with the right retry class, and the API key never shows up in errors or logs.
  */
 import net from 'node:net';
-import { Writable } from 'node:stream';
 import { HeyGenClient } from '../../src/heygen/client';
 import { HeyGenApiError } from '../../src/heygen/errors';
-import { createLogger } from '../../src/logging';
 import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
+import { capturingLogger } from '../harness/logs';
 import { startTestSimulator, type TestSimulator } from '../harness/simulator';
 
 let sim: TestSimulator;
@@ -194,16 +193,7 @@ describe('idempotency keys', () => {
 });
 
 test('the API key appears in no error and no log line', async () => {
-  const lines: string[] = [];
-  const logger = createLogger({
-    level: 'trace',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString());
-        callback();
-      },
-    }),
-  });
+  const { logger, lines } = capturingLogger();
   const logged = sim.client({ logger, readTimeoutMs: 300, writeTimeoutMs: 300 });
   const errors: unknown[] = [];
   for (const fault of ['429', '500', '502', 'reset', 'malformed', 'slow'] as const) {

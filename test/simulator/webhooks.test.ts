@@ -52,13 +52,7 @@ async function runSession(prompt: string, callbackId: string): Promise<string> {
 }
 
 function verified(delivery: Delivery) {
-  return verifyWebhook({
-    rawBody: delivery.rawBody,
-    signature: delivery.headers['heygen-signature'] as string,
-    timestamp: delivery.headers['heygen-timestamp'] as string,
-    eventId: delivery.headers['heygen-event-id'] as string,
-    secret: SECRET,
-  });
+  return verifyWebhook(toInput(delivery));
 }
 
 test('a completed session sends one signed video_agent.success naming the session, video and callback id', async () => {

@@ -1,7 +1,7 @@
 /**
  * /v1/sessions: start sessions, read and list them, approve or send messages, stop them, get the video.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireScope } from '../auth';
@@ -20,7 +20,7 @@ import {
   StopResponseSchema,
   VideoResponseSchema,
 } from '../schemas';
-import { newRequestId, sessionLinks, type SessionsService } from '../sessions';
+import { newRequestId, sessionLinks, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
 
 /** `Idempotency-Key`: optional, 1-255 visible ASCII characters. Other headers pass through untouched. */
@@ -98,6 +98,15 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
     async (request) => sessions.state(principal(request), request.params.id),
   );
 
+  /** Approve and messages: the decision with its request id (the Idempotency-Key, or a new one). */
+  const decide = async (request: FastifyRequest, reply: FastifyReply, id: string, key: string | undefined, decision: Omit<DecisionInput, 'requestId'>) => {
+    const requestId = key ?? newRequestId();
+    const result = await sessions.decide(principal(request), id, { ...decision, requestId });
+    if (result.outcome === 'applied') return result.state;
+    reply.code(202);
+    return { id, requestId, status: 'accepted' as const };
+  };
+
   const decisionResponses = {
     200: SessionViewSchema,
     202: DecisionAcceptedSchema,
@@ -120,13 +129,8 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
         response: decisionResponses,
       },
     },
-    async (request, reply) => {
-      const requestId = request.headers['idempotency-key'] ?? newRequestId();
-      const result = await sessions.decide(principal(request), request.params.id, { kind: 'approve', requestId, message: request.body?.message });
-      if (result.outcome === 'applied') return result.state;
-      reply.code(202);
-      return { id: request.params.id, requestId, status: 'accepted' as const };
-    },
+    async (request, reply) =>
+      decide(request, reply, request.params.id, request.headers['idempotency-key'], { kind: 'approve', message: request.body?.message }),
   );
 
   routes.post(
@@ -144,13 +148,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
         response: decisionResponses,
       },
     },
-    async (request, reply) => {
-      const requestId = request.headers['idempotency-key'] ?? newRequestId();
-      const result = await sessions.decide(principal(request), request.params.id, { kind: 'message', requestId, ...request.body });
-      if (result.outcome === 'applied') return result.state;
-      reply.code(202);
-      return { id: request.params.id, requestId, status: 'accepted' as const };
-    },
+    async (request, reply) => decide(request, reply, request.params.id, request.headers['idempotency-key'], { kind: 'message', ...request.body }),
   );
 
   routes.post(
