@@ -195,7 +195,7 @@ function spawnGuarded(cliPath: string, args: string[], stopGraceMs: number, logF
 }
 
 /** True when nothing listens on the port (we could bind it a moment ago). */
-function portIsFree(host: string, port: number): Promise<boolean> {
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();
     probe.unref();
@@ -207,10 +207,10 @@ function portIsFree(host: string, port: number): Promise<boolean> {
 async function startOnce(options: DevServerOptions, port: number, uiPort: number | undefined, namespace: string): Promise<DevServer> {
   const host = options.ip ?? '127.0.0.1';
   // Checked first: otherwise a server already on the port would answer our readiness check as if ours.
-  if (!(await portIsFree(host, port))) {
+  if (!(await portIsFree(port, host))) {
     throw new DevServerError('port_in_use', `Port ${port} is already in use; the Temporal dev server cannot listen on it.`, port);
   }
-  if (uiPort !== undefined && !(await portIsFree(host, uiPort))) {
+  if (uiPort !== undefined && !(await portIsFree(uiPort, host))) {
     throw new DevServerError('ui_port_in_use', `Port ${uiPort} is already in use; the Temporal Web UI cannot listen on it.`, uiPort);
   }
   const stopGraceMs = options.stopGraceMs ?? 10_000;

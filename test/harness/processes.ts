@@ -1,6 +1,6 @@
 /** Helpers for tests that watch real processes and ports. */
+export { portIsFree } from '../../src/temporal/dev-server';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 
 /**
@@ -21,14 +21,6 @@ export function processGroupAlive(pgid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }
 
 /** A child process with its output collected, for tests that drive entry points. */
