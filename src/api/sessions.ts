@@ -22,6 +22,7 @@ import { ApiError, notFound } from './errors';
 import type { z } from 'zod';
 import type { CreateSessionBody, ListSessionsResponseSchema } from './schemas';
 import { canSee, type Principal } from './tokens';
+import { canonicalJson } from '../canonical-json';
 
 const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -32,16 +33,6 @@ type Closed = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' 
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** Stable JSON (sorted keys), so equal bodies hash alike whatever their key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export const sessionLinks = (id: string) => ({
@@ -79,7 +70,7 @@ export class SessionsService {
       ...(principal.tenant ? { tenant: principal.tenant } : {}),
       ...(this.config.api.sessionTiming ? { timing: this.config.api.sessionTiming } : {}),
     };
-    const requestHash = sha256(canonical(body));
+    const requestHash = sha256(canonicalJson(body));
     // A key names one session per client: the same key from another token is another request.
     const id = idempotencyKey ? `session-${sha256(`${principal.name}\n${idempotencyKey}`).slice(0, 40)}` : newSessionId();
     try {

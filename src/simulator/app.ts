@@ -18,6 +18,7 @@ import { parseScenario, ScenarioError } from './scenario';
 import { SessionStore, SimError, type SessionEvent, type SimSession } from './store';
 import { emptyWebhookStats, WebhookDispatcher, type WebhookStats } from './webhooks';
 import { createResponseWire, resourceWire, sessionSummaryWire, sessionWire, videoWire } from './wire';
+import { canonicalJson } from '../canonical-json';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const DOC_URL = 'https://developers.heygen.com/docs/error-codes';
@@ -28,16 +29,6 @@ function errorBody(code: string, message: string, param?: string) {
 
 const GATEWAY_PAGE = (status: number, text: string) =>
   `<html>\r\n<head><title>${status} ${text}</title></head>\r\n<body>\r\n<center><h1>${status} ${text}</h1></center>\r\n</body>\r\n</html>\r\n`;
-
-/** Stable JSON for comparing request bodies under one idempotency key. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
 
 function validationError(error: z.ZodError): SimError {
   const issue = error.issues[0]!;
@@ -282,7 +273,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
       const recordKey = key && `${apiKey}\n${endpoint}\n${sessionId ?? ''}\n${key}`;
       if (recordKey) {
         const existing = idempotency.get(recordKey);
-        const fingerprint = canonical(request.body);
+        const fingerprint = canonicalJson(request.body);
         if (existing && existing.expiresAt > Date.now()) {
           if (existing.fingerprint !== fingerprint) {
             throw new SimError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.', 'Idempotency-Key');
