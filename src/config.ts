@@ -86,6 +86,14 @@ export const envSchema = z.object({
   HEYGEN_API_KEY: nonEmpty.optional(),
   HEYGEN_BASE_URL: httpUrl.optional(),
   HEYGEN_WEBHOOK_URL: httpUrl.optional(),
+  HEYGEN_MAX_CONCURRENT: z.coerce
+    .number({ error: 'expected a whole number (0 turns the governor off)' })
+    .int({ error: 'expected a whole number (0 turns the governor off)' })
+    .min(0, { error: 'expected a whole number (0 turns the governor off)' })
+    .max(10_000, { error: 'expected at most 10000' })
+    .default(10),
+  HEYGEN_HOLD_SLOT_IN_REVIEW: boolean.default(true),
+  HEYGEN_SLOT_RECLAIM_INTERVAL: duration.default(30_000),
 
   WORKER_SHUTDOWN_GRACE: duration.default(30_000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
@@ -187,6 +195,12 @@ function toConfig(env: ParsedEnv) {
       baseUrl: (env.HEYGEN_BASE_URL ?? (env.HEYGEN_API_KEY ? 'https://api.heygen.com' : `http://127.0.0.1:${DEFAULT_SIMULATOR_PORT}`)).replace(/\/+$/, ''),
       /** Our webhook receiver, given to HeyGen as `callback_url`. */
       webhookUrl: env.HEYGEN_WEBHOOK_URL,
+      /** The concurrency governor: job slots per account, and whether a parked session keeps its slot. */
+      governor: {
+        maxConcurrent: env.HEYGEN_MAX_CONCURRENT,
+        holdSlotWhileParked: env.HEYGEN_HOLD_SLOT_IN_REVIEW,
+        reclaimCheckMs: env.HEYGEN_SLOT_RECLAIM_INTERVAL,
+      },
       /** Verifies `Heygen-Signature`; the simulator's public secret when we talk to the simulator. */
       webhookSecret: env.HEYGEN_WEBHOOK_SECRET ?? (env.HEYGEN_API_KEY === undefined ? DEFAULT_SIMULATOR_WEBHOOK_SECRET : undefined),
     },

@@ -6,8 +6,9 @@
  * activities' client; it never enters workflow inputs, results or history.
  */
 import os from 'node:os';
+import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { createHeyGenActivities } from './activities';
+import { createGovernorActivities, createHeyGenActivities, heygenAccountId } from './activities';
 import type { Config } from './config';
 import { HeyGenClient } from './heygen/client';
 import { runMain, type Lifecycle } from './lifecycle';
@@ -37,11 +38,19 @@ export function heygenClientFromConfig(config: Config, logger: Logger): HeyGenCl
 
 export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): Promise<Worker> {
   const { config, logger } = options;
-  const activities = createHeyGenActivities({
-    heygen: options.heygen ?? heygenClientFromConfig(config, logger),
-    callbackUrl: config.heygen.webhookUrl,
-    logger: logger.child({ component: 'activities' }),
-  });
+  const activities = {
+    ...createHeyGenActivities({
+      heygen: options.heygen ?? heygenClientFromConfig(config, logger),
+      callbackUrl: config.heygen.webhookUrl,
+      logger: logger.child({ component: 'activities' }),
+    }),
+    ...createGovernorActivities({
+      client: new Client({ connection: options.connection, namespace: config.temporal.namespace }),
+      account: heygenAccountId(config.heygen.baseUrl, config.heygen.apiKey),
+      settings: config.heygen.governor,
+      logger: logger.child({ component: 'governor' }),
+    }),
+  };
   return Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,

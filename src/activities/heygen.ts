@@ -73,6 +73,11 @@ export interface SendMessageInput {
   voiceId?: string;
   files?: SessionFile[];
   idempotencyKey: string;
+  /**
+   * When the first attempt to send this decision was made (ms), if an earlier activity already tried:
+   * HeyGen may have it, so it is checked first.
+   */
+  firstAttemptAt?: number;
 }
 
 export interface VideoDetails extends VideoInfo {
@@ -207,9 +212,9 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
      */
     async sendHeyGenMessage(input: SendMessageInput): Promise<{ runId: string | null; alreadyDelivered: boolean }> {
       const info = activityInfo();
-      if (info.attempt > 1) {
+      if (info.attempt > 1 || input.firstAttemptAt !== undefined) {
         const session = await heygenCall((signal) => heygen.getSession(input.sessionId, { signal }));
-        const sentAfter = Math.floor(info.scheduledTimestampMs / 1000) - 5;
+        const sentAfter = Math.floor((input.firstAttemptAt ?? info.scheduledTimestampMs) / 1000) - 5;
         const delivered = session.messages.some(
           (m) => m.role === 'user' && m.content === input.message && (m.created_at === null || m.created_at >= sentAfter),
         );
@@ -234,18 +239,18 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
       return { runId: sent.run_id, alreadyDelivered: false };
     },
 
-    /** Resolves storyboard resources (several ids in one activity, to keep history short). */
-    async getHeyGenResources(input: { sessionId: string; resourceIds: string[] }): Promise<ResourceInfo[]> {
-      return heygenCall(async (signal) => {
-        const resources = await Promise.all(input.resourceIds.map((id) => heygen.getResource(input.sessionId, id, { signal })));
-        return resources.map((resource) => ({
-          resourceId: resource.resource_id,
-          type: resource.resource_type,
-          url: resource.url,
-          thumbnailUrl: resource.thumbnail_url,
-          previewUrl: resource.preview_url,
-        }));
-      });
+    /** One storyboard resource (each image is its own retried read, so one bad image never holds up the rest). */
+    async getHeyGenResource(input: { sessionId: string; resourceId: string }): Promise<ResourceInfo> {
+      const resource = await heygenCall((signal) => heygen.getResource(input.sessionId, input.resourceId, { signal }));
+      return {
+        resourceId: resource.resource_id,
+        status: 'ready',
+        type: resource.resource_type,
+        url: resource.url,
+        thumbnailUrl: resource.thumbnail_url,
+        previewUrl: resource.preview_url,
+        note: null,
+      };
     },
 
     /** `POST .../stop`. A session HeyGen no longer knows or has already finished counts as stopped. */

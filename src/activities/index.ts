@@ -1,1 +1,2 @@
 export * from './heygen';
+export * from './governor';

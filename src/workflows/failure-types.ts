@@ -24,4 +24,15 @@ export const SESSION_FAILURE = {
   timedOut: 'VideoAgentSessionTimedOut',
   /** HeyGen kept reporting a status we do not know. */
   unknownStatus: 'VideoAgentUnknownStatus',
+  /** HeyGen could not be reached (outage, errors on every retry) until the phase's deadline. */
+  heygenUnreachable: 'HeyGenUnreachable',
+  /** No job slot, or no HeyGen session, within `maxQueued` (phase `expired`). */
+  queueTimedOut: 'VideoAgentQueueTimedOut',
+  /** No review decision before the deadline under `onTimeout: stop` (phase `expired`). */
+  reviewDeadlinePassed: 'ReviewDeadlinePassed',
+  /** Cancelled on request: API stop, `temporal workflow cancel`, the Web UI (phase `stopped`). */
+  stopped: 'VideoAgentSessionStopped',
+  /** Anything else: a bug of ours or a failure nobody classified. The reason names it. */
+  internal: 'VideoAgentInternalError',
 } as const;
+export type SessionFailureType = (typeof SESSION_FAILURE)[keyof typeof SESSION_FAILURE];

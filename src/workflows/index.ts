@@ -3,3 +3,4 @@
  * becomes a workflow type.
  */
 export { videoAgentSession } from './session';
+export { heygenGovernor } from './governor';

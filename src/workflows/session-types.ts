@@ -34,6 +34,12 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 export const FINAL_PHASES: readonly Phase[] = ['completed', 'failed', 'stopped', 'expired'];
+/** Phases in which the session may hold (or wait for) one of the account's HeyGen job slots. */
+export const ACTIVE_PHASES: readonly Phase[] = PHASES.filter((phase) => !FINAL_PHASES.includes(phase));
+
+/** The longest request id (the API's Idempotency-Key on decisions, a signal's `requestId`): one limit everywhere. */
+export const REQUEST_ID_MAX = 200;
+const requestIdSchema = z.string().min(1).max(REQUEST_ID_MAX);
 export const CHECKPOINT_PHASES: readonly Phase[] = ['reviewing', 'waiting_for_input'];
 
 /** An attachment, in our camelCase form of HeyGen's `files` union. */
@@ -78,6 +84,11 @@ export const TimingSchema = z
     activityHeartbeatTimeout: DurationSchema.default(20_000),
     /** Automatic re-approvals when HeyGen answers an approval with another storyboard. */
     maxReapprovals: z.number().int().min(0).max(5).default(1),
+    /**
+     * From start until HeyGen has the session: waiting for a job slot, and retrying a create HeyGen
+     * refuses with 429 or cannot be reached. Then the session ends `expired`.
+     */
+    maxQueued: DurationSchema.default(24 * 3_600_000),
   })
   .strict();
 export type Timing = z.infer<typeof TimingSchema>;
@@ -117,7 +128,7 @@ export const resolveTiming = (timing: ParsedSessionInput['timing']): Timing => T
 
 export const ApproveSignalSchema = z.object({
   /** Makes the signal idempotent: a second signal with the same id is a no-op. */
-  requestId: z.string().min(1).max(200).optional(),
+  requestId: requestIdSchema.optional(),
   by: z.string().min(1).max(200).optional(),
   /** Sent to HeyGen with the approval; a default approval text otherwise. */
   message: z.string().min(1).max(10_000).optional(),
@@ -125,7 +136,7 @@ export const ApproveSignalSchema = z.object({
 export type ApproveSignal = z.infer<typeof ApproveSignalSchema>;
 
 export const SendMessageSignalSchema = z.object({
-  requestId: z.string().min(1).max(200).optional(),
+  requestId: requestIdSchema.optional(),
   by: z.string().min(1).max(200).optional(),
   message: z.string().min(1).max(10_000),
   avatarId: z.string().min(1).max(200).optional(),
@@ -156,10 +167,14 @@ export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
 export const ResourceInfoSchema = z.object({
   resourceId: z.string(),
-  type: z.string(),
+  /** `loading`: still being read from HeyGen (it appears when it arrives); `unavailable`: HeyGen would not give it. */
+  status: z.enum(['ready', 'loading', 'unavailable']),
+  type: z.string().nullable(),
   url: z.string().nullable(),
   thumbnailUrl: z.string().nullable(),
   previewUrl: z.string().nullable(),
+  /** Why an image is still loading or unavailable. */
+  note: z.string().nullable(),
 });
 export type ResourceInfo = z.infer<typeof ResourceInfoSchema>;
 
@@ -201,7 +216,38 @@ export const VideoInfoSchema = z.object({
 });
 export type VideoInfo = z.infer<typeof VideoInfoSchema>;
 
-export const SessionErrorSchema = z.object({ reason: z.string(), type: z.string() });
+export const SessionErrorSchema = z.object({
+  reason: z.string(),
+  /** One of the failure types in src/workflows/failure-types.ts (`SESSION_FAILURE`). */
+  type: z.string(),
+});
+
+/** Where the session stands in the account's queue for a HeyGen job slot (phase `queued`). */
+export const QueueInfoSchema = z.object({
+  /** The HeyGen account (a fingerprint of the API key and base URL, never the key). */
+  account: z.string(),
+  /** 1 = next to be granted a slot. Null until the governor has placed the session. */
+  position: z.number().int().nullable(),
+  /** How many sessions of the account were waiting when the position was given. */
+  queued: z.number().int().nullable(),
+  since: z.string(),
+  /** When the governor last reported the position. */
+  updatedAt: z.string().nullable(),
+});
+
+/** The session's slot at HeyGen and the health of the connection to HeyGen, as the workflow sees them. */
+export const HeyGenLinkSchema = z.object({
+  /** `none` (no governor, or none asked yet), `waiting`, `held`, `released`. */
+  slot: z.enum(['none', 'waiting', 'held', 'released']),
+  slotSince: z.string().nullable(),
+  /** Set while HeyGen cannot be reached (calls keep failing and are being retried). */
+  unreachableSince: z.string().nullable(),
+  /** The last failure of a call while HeyGen is unreachable. */
+  lastError: z.string().nullable(),
+  /** When a HeyGen stop was requested (once per session). */
+  stopRequestedAt: z.string().nullable(),
+});
+export type HeyGenLink = z.infer<typeof HeyGenLinkSchema>;
 
 export const SessionStateSchema = z.object({
   id: z.string(),
@@ -224,6 +270,8 @@ export const SessionStateSchema = z.object({
   /** Every video the session produced, newest first (ids only). */
   videoIds: z.array(z.string()),
   error: SessionErrorSchema.nullable(),
+  queue: QueueInfoSchema.nullable(),
+  heygen: HeyGenLinkSchema,
   actions: z.array(ActionSchema),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -1,24 +1,31 @@
 /**
  * `videoAgentSession`: one HeyGen Video Agent session, start to finish, durably.
  *
- * creating → (thinking | generating: poll HeyGen through activities, with durable timers that a
- * `heygenEvent` signal cuts short) → (reviewing | waiting_for_input: build a review packet, then wait,
- * without polling, for `approve` / `sendMessage` or the review deadline) → ... → finalizing (read the
- * video) → completed. Failures end it with the reason HeyGen gave; cancellation stops the HeyGen session
- * exactly once and ends as Cancelled.
+ * queued (wait for one of the account's HeyGen job slots, from the governor) → creating → (thinking |
+ * generating: poll HeyGen through activities, with durable timers that a `heygenEvent` signal cuts
+ * short) → (reviewing | waiting_for_input: build a review packet, then wait, without polling, for
+ * `approve` / `sendMessage` or the review deadline) → ... → finalizing (read the video) → completed.
  *
- * Signals are idempotent by `requestId` and only act at a checkpoint; anything else is recorded in the
- * action log with the reason. Every HeyGen write carries an Idempotency-Key derived from this execution.
+ * HeyGen's bad days are waited out: a call that keeps failing is retried without an attempt cap until
+ * the deadline of the phase it serves, and the state says HeyGen is unreachable meanwhile. Every ending
+ * is true: `failed`, `stopped` or `expired` with a typed error, the search attribute in step, HeyGen
+ * told to stop whatever may still run, and the slot given back.
+ *
+ * Signals are idempotent by `requestId` and only act at a checkpoint; a decision that arrives while
+ * another is applied waits its turn and is then applied or ignored with the reason, never left pending.
+ * Every HeyGen write carries an Idempotency-Key derived from this execution.
  */
 import * as wf from '@temporalio/workflow';
 import { z } from 'zod';
-import type { HeyGenActivities, SessionSnapshot, SnapshotMessage, VideoDetails } from '../activities';
+import type { GovernorActivities, HeyGenActivities, SessionSnapshot, SnapshotMessage, VideoDetails } from '../activities';
 import { formatDuration } from '../duration';
 import { HEYGEN_FAILURE, SESSION_FAILURE } from './failure-types';
+import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from './governor';
 import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from './search-attributes';
 import {
   ApproveSignalSchema,
   CHECKPOINT_PHASES,
+  FINAL_PHASES,
   HeygenEventSignalSchema,
   resolveTiming,
   SendMessageSignalSchema,
@@ -30,12 +37,15 @@ import {
   type HeygenEventSignal,
   type ParsedSessionInput,
   type Phase,
+  type ResourceInfo,
+  type ReviewPacket,
   type SendMessageSignal,
   type SessionFile,
   type SessionInput,
   type SessionResult,
   type SessionState,
   type Timing,
+  REQUEST_ID_MAX,
 } from './session-types';
 
 export const WORKFLOW_TYPE = 'videoAgentSession';
@@ -53,6 +63,12 @@ const MAX_MESSAGES = 100;
 const MAX_ACTIONS = 200;
 /** autoApprove decides at most this many checkpoints; a confused agent then needs a person. */
 const AUTO_APPROVE_LIMIT = 5;
+/** How long a stop is retried while HeyGen cannot be reached (a job left running keeps billing). */
+const STOP_RETRY_WINDOW_MS = 24 * 3_600_000;
+/** A call's quick attempts before the session reports HeyGen unreachable and retries patiently. */
+const QUICK_ATTEMPTS = 4;
+/** Backoff cap of the patient retries (one minute, so a recovered HeyGen is noticed within one). */
+const PATIENT_MAX_INTERVAL = '1 minute';
 
 /** What one run hands the next at continue-as-new. */
 export interface CarriedState {
@@ -67,6 +83,9 @@ export interface CarriedState {
   autoApprovals: number;
   actionCount: number;
   lastVideoId: string | null;
+  governorId: string | null;
+  holdSlotWhileParked: boolean;
+  slotGranted: boolean;
 }
 
 interface Decision {
@@ -88,6 +107,18 @@ function iso(ms: number): string {
 function clock(ms: number): string {
   return `${iso(ms).slice(11, 16)} UTC`;
 }
+
+/** The end of a session that is no failure: the review or queue deadline passed (phase `expired`). */
+class Expiry extends Error {
+  constructor(
+    readonly reason: string,
+    readonly type: string,
+  ) {
+    super(reason);
+  }
+}
+
+type HeyGenCallKind = 'read' | 'write';
 
 function messageKey(message: { role: string; type: string; createdAt: string | null; content: string }): string {
   return `${message.role}|${message.type}|${message.createdAt ?? ''}|${message.content}`;
@@ -118,11 +149,17 @@ class SessionRun {
   private autoApprovals: number;
   private actionCount: number;
   private lastVideoId: string | null;
-  private pending: Decision | undefined;
+  private governorId: string | null;
+  private holdSlotWhileParked: boolean;
+  private slotGranted: boolean;
+  /** Human decisions in arrival order, applied one at a time. */
+  private readonly decisions: Decision[] = [];
+  private applying: Decision | undefined;
   private poked = false;
   private unknownStatusCount = 0;
-  private readonly reads: HeyGenActivities;
-  private readonly writes: HeyGenActivities;
+  private readonly quickReads: HeyGenActivities;
+  private readonly quickWrites: HeyGenActivities;
+  private readonly governor: GovernorActivities;
 
   constructor(
     private readonly rawInput: SessionInput,
@@ -150,6 +187,8 @@ class SessionRun {
       video: null,
       videoIds: [],
       error: null,
+      queue: null,
+      heygen: { slot: 'none', slotSince: null, unreachableSince: null, lastError: null, stopRequestedAt: null },
       actions: [],
       createdAt: iso(now),
       updatedAt: iso(now),
@@ -167,25 +206,29 @@ class SessionRun {
     this.autoApprovals = carried?.autoApprovals ?? 0;
     this.actionCount = carried?.actionCount ?? 0;
     this.lastVideoId = carried?.lastVideoId ?? null;
+    this.governorId = carried?.governorId ?? null;
+    this.holdSlotWhileParked = carried?.holdSlotWhileParked ?? true;
+    this.slotGranted = carried?.slotGranted ?? false;
 
-    const retry = {
+    // A few quick attempts first; a call still failing then is retried patiently (see callHeyGen).
+    this.quickReads = wf.proxyActivities<HeyGenActivities>({ ...this.activityOptions('read'), retry: { ...this.retryPolicy(), maximumAttempts: QUICK_ATTEMPTS } });
+    this.quickWrites = wf.proxyActivities<HeyGenActivities>({ ...this.activityOptions('write'), retry: { ...this.retryPolicy(), maximumAttempts: QUICK_ATTEMPTS } });
+    // Temporal itself, not HeyGen: retried until it answers.
+    this.governor = wf.proxyActivities<GovernorActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+  }
+
+  private activityOptions(kind: HeyGenCallKind): wf.ActivityOptions {
+    // Writes wait up to 120 s for HeyGen (creates run to a p99 of ~31 s).
+    return { startToCloseTimeout: kind === 'write' ? '150 seconds' : '1 minute', heartbeatTimeout: this.timing.activityHeartbeatTimeout };
+  }
+
+  private retryPolicy() {
+    return {
       initialInterval: '1s',
       backoffCoefficient: 2,
       maximumInterval: '30s',
       nonRetryableErrorTypes: [HEYGEN_FAILURE.accessDenied, HEYGEN_FAILURE.rejected],
     };
-    const heartbeatTimeout = timing.activityHeartbeatTimeout;
-    this.reads = wf.proxyActivities<HeyGenActivities>({
-      startToCloseTimeout: '1 minute',
-      heartbeatTimeout,
-      retry: { ...retry, maximumAttempts: 10 },
-    });
-    // Writes wait up to 120 s for HeyGen (creates run to a p99 of ~31 s).
-    this.writes = wf.proxyActivities<HeyGenActivities>({
-      startToCloseTimeout: '150 seconds',
-      heartbeatTimeout,
-      retry: { ...retry, maximumAttempts: 8 },
-    });
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -200,11 +243,17 @@ class SessionRun {
       wf.log.info('HeyGen event hint', { eventType: parsed.success ? parsed.data?.eventType : undefined });
       this.poked = true;
     });
+    wf.setHandler(slotGrantedSignal, () => {
+      this.slotGranted = true;
+    });
+    wf.setHandler(queuePositionSignal, (position) => this.onQueuePosition(position));
   }
 
   private onDecision(kind: 'approve' | 'message', raw: unknown): void {
     const parsed = kind === 'approve' ? ApproveSignalSchema.safeParse(raw ?? {}) : SendMessageSignalSchema.safeParse(raw);
-    const requestId = parsed.success ? (parsed.data.requestId ?? null) : null;
+    // Even a malformed signal is recorded under its request id, so whoever sent it can learn the outcome.
+    const rawRequestId = (raw as { requestId?: unknown } | undefined)?.requestId;
+    const requestId = parsed.success ? (parsed.data.requestId ?? null) : typeof rawRequestId === 'string' ? rawRequestId.slice(0, REQUEST_ID_MAX) : null;
     const by = parsed.success ? (parsed.data.by ?? null) : null;
     if (requestId !== null && this.seenRequestIds.has(requestId)) return; // a repeat: nothing to do
     if (requestId !== null) this.seenRequestIds.add(requestId);
@@ -215,7 +264,6 @@ class SessionRun {
     if (!CHECKPOINT_PHASES.includes(this.state.phase)) {
       return this.settle(action, 'ignored', `not awaiting input (phase ${this.state.phase})`);
     }
-    if (this.pending) return this.settle(action, 'ignored', 'a decision for this checkpoint is already being applied');
     const decision: Decision = { kind, message: DEFAULT_APPROVAL_MESSAGE, autoProceed: kind === 'approve', requestId, by, action };
     if (kind === 'approve') {
       decision.message = (parsed.data as ApproveSignal).message ?? DEFAULT_APPROVAL_MESSAGE;
@@ -223,7 +271,17 @@ class SessionRun {
       const { message, avatarId, voiceId, files } = parsed.data as SendMessageSignal;
       Object.assign(decision, { message, avatarId, voiceId, files });
     }
-    this.pending = decision;
+    if (this.applying) action.reason = `waiting: the ${this.applying.kind} by ${this.applying.by ?? 'system'} is being sent to HeyGen first`;
+    this.decisions.push(decision);
+  }
+
+  private onQueuePosition({ position, queued }: QueuePosition): void {
+    if (!this.state.queue) return;
+    this.state.queue.position = position;
+    this.state.queue.queued = queued;
+    this.state.queue.updatedAt = iso(Date.now());
+    this.touch();
+    wf.setCurrentDetails(this.details());
   }
 
   private recordAction(kind: Action['kind'], requestId: string | null, by: string | null, outcome: Action['outcome'], reason: string | null): Action {
@@ -242,16 +300,23 @@ class SessionRun {
     if (outcome === 'ignored') wf.log.info('signal recorded without effect', { kind: action.kind, reason });
   }
 
+  /** Decisions still waiting when the checkpoint is over (or the session ends) are settled, never left pending. */
+  private settleWaitingDecisions(reason: string): void {
+    for (const decision of this.decisions.splice(0)) this.settle(decision.action, 'ignored', reason);
+  }
+
   // -------------------------------------------------------------------------------------------------
   // The run
 
   async run(): Promise<SessionResult> {
     if (this.state.runs === 1) this.announce();
+    this.resumeImageLoads();
     try {
       for (;;) {
         switch (this.state.phase) {
           case 'queued':
           case 'creating':
+            await this.acquireSlot();
             await this.create();
             break;
           case 'thinking':
@@ -260,21 +325,23 @@ class SessionRun {
             break;
           case 'reviewing':
           case 'waiting_for_input':
-            if (await this.checkpoint()) return this.finish();
+            await this.checkpoint();
             break;
           case 'finalizing':
             await this.finalize();
-            return this.finish();
+            return await this.endCompleted();
           default:
-            throw wf.ApplicationFailure.nonRetryable(`session in unexpected phase ${this.state.phase}`, SESSION_FAILURE.heygenFailed);
+            throw wf.ApplicationFailure.nonRetryable(`session in unexpected phase ${this.state.phase}`, SESSION_FAILURE.internal);
         }
       }
     } catch (error) {
+      if (error instanceof wf.ContinueAsNew) throw error;
       if (wf.isCancellation(error)) {
-        await wf.CancellationScope.nonCancellable(() => this.stopOnCancel());
+        await wf.CancellationScope.nonCancellable(() => this.endStopped());
         throw error;
       }
-      throw this.asSessionFailure(error);
+      if (error instanceof Expiry) return wf.CancellationScope.nonCancellable(() => this.endExpired(error));
+      throw await wf.CancellationScope.nonCancellable(() => this.endFailed(error));
     }
   }
 
@@ -288,22 +355,74 @@ class SessionRun {
     wf.setCurrentDetails(this.details());
   }
 
+  /**
+   * Waits for one of the account's HeyGen job slots (phase `queued` while others hold them all). With
+   * no governor configured there is nothing to wait for.
+   */
+  private async acquireSlot(): Promise<void> {
+    if (this.state.heygen.slot === 'held') return;
+    const since = Date.now();
+    const ticket = await this.governor.requestHeyGenSlot({ sessionId: wf.workflowInfo().workflowId, tenant: this.state.tenant });
+    if (!ticket.governed) return;
+    this.governorId = ticket.governorId;
+    this.holdSlotWhileParked = ticket.holdSlotWhileParked;
+    if (!this.slotGranted) {
+      this.state.heygen.slot = 'waiting';
+      this.state.heygen.slotSince = iso(since);
+      this.state.queue = { account: ticket.account, position: null, queued: null, since: iso(since), updatedAt: null };
+      if (this.state.phase === 'creating') this.setPhase('queued');
+      else this.refreshDetails();
+      const deadline = since + this.timing.maxQueued;
+      const granted = await wf.condition(() => this.slotGranted, Math.max(deadline - Date.now(), 1), { summary: 'wait for a HeyGen job slot' });
+      if (!granted) {
+        throw new Expiry(`No HeyGen job slot became free within ${formatDuration(this.timing.maxQueued)}`, SESSION_FAILURE.queueTimedOut);
+      }
+    }
+    this.state.heygen.slot = 'held';
+    this.state.heygen.slotSince = iso(Date.now());
+    this.state.queue = null;
+    this.refreshDetails();
+  }
+
+  /** Gives the slot (or the place in the queue) back to the governor. */
+  private async releaseSlot(reason: string): Promise<void> {
+    const { slot } = this.state.heygen;
+    if (!this.governorId || (slot !== 'held' && slot !== 'waiting')) return;
+    this.slotGranted = false;
+    this.state.heygen.slot = 'released';
+    this.state.heygen.slotSince = iso(Date.now());
+    this.state.queue = null;
+    try {
+      await wf.getExternalWorkflowHandle(this.governorId).signal(releaseSlotSignal, { sessionId: wf.workflowInfo().workflowId, reason });
+    } catch (error) {
+      // No governor runs (an operator ended it): it holds no slot of ours either.
+      wf.log.warn('the governor could not be told of a released slot', { error: String(error) });
+    }
+  }
+
   private async create(): Promise<void> {
     this.setPhase('creating');
     const info = wf.workflowInfo();
     // Not cancellable: a create cut short could leave a paid session we never learn about, so it
-    // finishes and a cancellation then stops the session it made.
+    // finishes and a cancellation then stops the session it made. A 429 (the account's cap reached by
+    // jobs we do not govern) is retried after Retry-After until the queue deadline.
     const created = await wf.CancellationScope.nonCancellable(() =>
-      this.writes.createHeyGenSession({
-        prompt: this.input.prompt,
-        avatarId: this.input.avatarId,
-        voiceId: this.input.voiceId,
-        orientation: this.input.orientation,
-        files: this.input.files,
-        autoProceed: this.input.autoApprove,
-        callbackId: info.workflowId,
-        idempotencyKey: this.idempotencyKey('create'),
-      }),
+      this.callHeyGen(
+        'createHeyGenSession',
+        [
+          {
+            prompt: this.input.prompt,
+            avatarId: this.input.avatarId,
+            voiceId: this.input.voiceId,
+            orientation: this.input.orientation,
+            files: this.input.files,
+            autoProceed: this.input.autoApprove,
+            callbackId: info.workflowId,
+            idempotencyKey: this.idempotencyKey('create'),
+          },
+        ],
+        { kind: 'write', deadline: Date.parse(this.state.createdAt) + this.timing.maxQueued, what: 'creating the session', onDeadline: 'expire' },
+      ),
     );
     this.state.heygenSessionId = created.sessionId;
     this.state.heygenStatus = created.status;
@@ -316,7 +435,11 @@ class SessionRun {
     let interval = this.timing.pollInitial;
     let lastStatus = this.state.heygenStatus;
     for (;;) {
-      const snapshot = await this.reads.getHeyGenSession({ sessionId: this.sessionId(), messagesSince: this.cursor });
+      const snapshot = await this.callHeyGen('getHeyGenSession', [{ sessionId: this.sessionId(), messagesSince: this.cursor }], {
+        kind: 'read',
+        deadline: this.phaseDeadline(),
+        what: this.state.phase === 'generating' ? 'following the render' : 'following the agent',
+      });
       const replied = this.absorb(snapshot);
       if (snapshot.status !== lastStatus) interval = this.timing.pollInitial;
       lastStatus = snapshot.status;
@@ -331,25 +454,24 @@ class SessionRun {
           this.awaitingReplyAfterSeq = null;
           // The packet first: a session is `reviewing` for its readers only once there is something to review.
           await this.buildReviewPacket(status === 'reviewing' ? 'storyboard' : 'question');
-          return this.setPhase(status);
+          this.setPhase(status);
+          if (!this.holdSlotWhileParked) await this.releaseSlot('parked at a checkpoint');
+          return;
         }
       } else if (status === 'thinking' || status === 'generating') {
         this.unknownStatusCount = 0;
         this.awaitingReplyAfterSeq = null;
         if (this.state.phase !== status) this.setPhase(status);
       } else if (++this.unknownStatusCount >= this.timing.unknownStatusLimit) {
-        await this.stopHeyGen();
         return this.fail(`HeyGen reported the unknown status "${status}" ${this.unknownStatusCount} times in a row`, SESSION_FAILURE.unknownStatus);
       } else {
         wf.log.warn('HeyGen reported an unknown status; carrying on', { status, times: this.unknownStatusCount });
       }
 
-      const limit = this.state.phase === 'generating' ? this.timing.maxGenerating : this.timing.maxThinking;
-      const remaining = Date.parse(this.state.phaseSince) + limit - Date.now();
+      const remaining = this.phaseDeadline() - Date.now();
       if (remaining <= 0) {
-        await this.stopHeyGen();
         const what = this.state.phase === 'generating' ? 'rendering the video' : 'thinking';
-        return this.fail(`HeyGen was still ${what} after ${formatDuration(limit)}; the session was stopped`, SESSION_FAILURE.timedOut);
+        return this.fail(`HeyGen was still ${what} after ${formatDuration(this.phaseLimit())}; the session was stopped`, SESSION_FAILURE.timedOut);
       }
       await this.continueAsNewIfSuggested();
       this.poked = false;
@@ -358,36 +480,34 @@ class SessionRun {
     }
   }
 
-  /**
-   * Presents a checkpoint and waits for a decision; returns true when the session ends here (the
-   * review deadline passed under the `stop` policy).
-   */
-  private async checkpoint(): Promise<boolean> {
+  private phaseLimit(): number {
+    return this.state.phase === 'generating' ? this.timing.maxGenerating : this.timing.maxThinking;
+  }
+
+  private phaseDeadline(): number {
+    return Date.parse(this.state.phaseSince) + this.phaseLimit();
+  }
+
+  /** Presents a checkpoint and waits for a decision (a person's, an automatic one, or the deadline's). */
+  private async checkpoint(): Promise<void> {
     const review = this.state.review!;
-    let decision = this.pending ?? this.automaticDecision();
+    let decision = this.decisions.shift() ?? this.automaticDecision();
     if (!decision) {
       const remaining = Date.parse(review.deadline) - Date.now();
-      await wf.condition(() => this.pending !== undefined || wf.workflowInfo().continueAsNewSuggested, Math.max(remaining, 1), {
+      await wf.condition(() => this.decisions.length > 0 || wf.workflowInfo().continueAsNewSuggested, Math.max(remaining, 1), {
         summary: 'wait for a reviewer',
       });
-      decision = this.pending;
+      decision = this.decisions.shift();
       if (!decision) {
-        if (Date.parse(review.deadline) > Date.now()) {
-          await this.continueAsNewIfSuggested();
-          return false;
-        }
+        if (Date.parse(review.deadline) > Date.now()) return this.continueAsNewIfSuggested();
         if (this.input.review.onTimeout === 'stop') {
           this.recordAction('review_timeout', null, 'system', 'applied', `no decision by ${review.deadline}; session stopped`);
-          await this.stopHeyGen();
-          this.state.error = { reason: `No review decision before the deadline (${review.deadline})`, type: 'ReviewDeadlinePassed' };
-          this.setPhase('expired');
-          return true;
+          throw new Expiry(`No review decision before the deadline (${review.deadline})`, SESSION_FAILURE.reviewDeadlinePassed);
         }
         decision = this.systemDecision('review_timeout', `no decision by ${review.deadline}; approved by policy`);
       }
     }
     await this.apply(decision);
-    return false;
   }
 
   private automaticDecision(): Decision | undefined {
@@ -409,49 +529,100 @@ class SessionRun {
     return { kind, message: DEFAULT_APPROVAL_MESSAGE, autoProceed: true, requestId: null, by: 'system', action };
   }
 
+  /**
+   * The packet of a checkpoint: the agent's messages since the last one and its storyboard images. Each
+   * image is read on its own; one that does not arrive in a few quick tries is shown as `loading` and
+   * keeps being read in the background, one HeyGen will not give is `unavailable`. Neither holds up the
+   * review nor fails the session.
+   */
   private async buildReviewPacket(kind: 'storyboard' | 'question'): Promise<void> {
     const fresh = this.state.messages.filter((m) => m.seq > this.checkpointSeq && m.role === 'model');
     const resourceIds = [...new Set(fresh.flatMap((m) => m.resourceIds))];
-    const resources = resourceIds.length ? await this.reads.getHeyGenResources({ sessionId: this.sessionId(), resourceIds }) : [];
     if (kind === 'storyboard') this.state.revisions++;
     const now = Date.now();
     this.checkpointSeq = this.nextSeq - 1;
-    this.state.review = {
+    const packet: ReviewPacket = {
       kind,
       revision: this.state.revisions,
       messages: fresh,
-      resources,
+      resources: resourceIds.map((resourceId) => pendingResource(resourceId, 'loading', null)),
       since: iso(now),
       deadline: iso(now + this.input.review.timeout),
     };
+    this.state.review = packet;
+    const reads = await Promise.allSettled(
+      resourceIds.map((resourceId) => this.quickReads.getHeyGenResource({ sessionId: this.sessionId(), resourceId })),
+    );
+    reads.forEach((read, index) => {
+      if (read.status === 'fulfilled') return this.fillResource(packet, read.value);
+      const resourceId = resourceIds[index]!;
+      if (isTransient(read.reason)) {
+        this.fillResource(packet, pendingResource(resourceId, 'loading', `HeyGen did not answer yet (${describeFailure(read.reason)}); retrying`));
+        void this.loadImageLater(packet, resourceId);
+      } else {
+        this.fillResource(packet, pendingResource(resourceId, 'unavailable', describeFailure(read.reason)));
+      }
+    });
+    this.touch();
+  }
+
+  /** Keeps reading one image until it arrives or the review deadline passes. Never throws. */
+  private async loadImageLater(packet: ReviewPacket, resourceId: string): Promise<void> {
+    try {
+      const patient = this.patientActivities('read', Date.parse(packet.deadline) - Date.now());
+      this.fillResource(packet, await patient.getHeyGenResource({ sessionId: this.sessionId(), resourceId }));
+    } catch (error) {
+      if (!wf.isCancellation(error)) this.fillResource(packet, pendingResource(resourceId, 'unavailable', describeFailure(error)));
+    }
+  }
+
+  /** After continue-as-new: images the previous run was still loading. */
+  private resumeImageLoads(): void {
+    const packet = this.state.review;
+    if (!packet || !CHECKPOINT_PHASES.includes(this.state.phase)) return;
+    for (const resource of packet.resources) if (resource.status === 'loading') void this.loadImageLater(packet, resource.resourceId);
+  }
+
+  private fillResource(packet: ReviewPacket, resource: ResourceInfo): void {
+    const index = packet.resources.findIndex((r) => r.resourceId === resource.resourceId);
+    if (index >= 0) packet.resources[index] = resource;
     this.touch();
   }
 
   /** Sends a decision to HeyGen (once: its key is derived from the request id). */
   private async apply(decision: Decision): Promise<void> {
     const key = decision.requestId ?? `action-${this.actionCount}-${decision.kind}`;
+    this.applying = decision;
     try {
-      await this.writes.sendHeyGenMessage({
-        sessionId: this.sessionId(),
-        message: decision.message,
-        autoProceed: decision.autoProceed,
-        avatarId: decision.avatarId,
-        voiceId: decision.voiceId,
-        files: decision.files,
-        idempotencyKey: this.idempotencyKey(`message:${key}`),
-      });
+      await this.acquireSlot(); // given back while parked, under HEYGEN_HOLD_SLOT_IN_REVIEW=false
+      await this.callHeyGen(
+        'sendHeyGenMessage',
+        [
+          {
+            sessionId: this.sessionId(),
+            message: decision.message,
+            autoProceed: decision.autoProceed,
+            avatarId: decision.avatarId,
+            voiceId: decision.voiceId,
+            files: decision.files,
+            idempotencyKey: this.idempotencyKey(`message:${key}`),
+          },
+        ],
+        { kind: 'write', deadline: Date.now() + this.timing.maxThinking, what: `sending the ${decision.kind}` },
+      );
     } catch (error) {
-      this.pending = undefined;
-      if (error instanceof wf.ActivityFailure && error.cause instanceof wf.ApplicationFailure && error.cause.type === HEYGEN_FAILURE.rejected) {
-        // HeyGen refused this message (e.g. it is busy): the checkpoint stands; another decision may follow.
-        this.settle(decision.action, 'failed', error.cause.message);
+      this.applying = undefined;
+      if (isRejection(error)) {
+        // HeyGen refused this message (e.g. it is busy): the checkpoint stands; the next decision may follow.
+        this.settle(decision.action, 'failed', (error as wf.ActivityFailure).cause!.message);
         return;
       }
-      this.settle(decision.action, 'failed', error instanceof Error ? error.message : String(error));
+      this.settle(decision.action, 'failed', describeFailure(error));
       throw error;
     }
-    this.pending = undefined;
+    this.applying = undefined;
     this.settle(decision.action, 'applied');
+    this.settleWaitingDecisions(`superseded: the ${decision.kind} by ${decision.by ?? 'system'} was applied first and the session left the checkpoint`);
     this.lastSentWasApproval = decision.autoProceed;
     this.awaitingReplyAfterSeq = this.nextSeq - 1;
     this.state.review = null;
@@ -461,17 +632,17 @@ class SessionRun {
   /** Reads the finished video (polling until HeyGen has it ready) and the session's video list. */
   private async finalize(): Promise<void> {
     const sessionId = this.sessionId();
-    this.state.videoIds = await this.reads.listHeyGenSessionVideos(sessionId);
+    const deadline = Date.parse(this.state.phaseSince) + this.timing.maxVideoWait;
+    const read = { kind: 'read', deadline, what: 'reading the finished video' } as const;
+    this.state.videoIds = await this.callHeyGen('listHeyGenSessionVideos', [sessionId], read);
     const videoId = this.lastVideoId ?? this.state.videoIds[0];
     if (!videoId) return this.fail('HeyGen reported the session completed, but it has no video', SESSION_FAILURE.heygenFailed);
-    const deadline = Date.now() + this.timing.maxVideoWait;
     for (;;) {
-      const video = await this.reads.getHeyGenVideo(videoId);
+      const video = await this.callHeyGen('getHeyGenVideo', [videoId], read);
       if (video.status === 'completed') {
         const { failureCode: _code, failureMessage: _message, ...info } = video;
         this.state.video = info;
         this.state.completedAt = iso(Date.now());
-        this.setPhase('completed');
         return;
       }
       if (video.status === 'failed') return this.fail(failureReason(video, this.state.messages), SESSION_FAILURE.heygenFailed);
@@ -517,49 +688,154 @@ class SessionRun {
   }
 
   private async failFromHeyGen(snapshot: SessionSnapshot): Promise<void> {
-    const video = snapshot.videoId ? await this.reads.getHeyGenVideo(snapshot.videoId) : null;
+    let video: VideoDetails | null = null;
+    if (snapshot.videoId) {
+      try {
+        video = await this.quickReads.getHeyGenVideo(snapshot.videoId);
+      } catch (error) {
+        // The reason then comes from the messages: the session has failed either way.
+        wf.log.warn('the failed video could not be read', { error: describeFailure(error) });
+      }
+    }
     return this.fail(failureReason(video, this.state.messages), SESSION_FAILURE.heygenFailed);
   }
 
   // -------------------------------------------------------------------------------------------------
-  // Endings
+  // Calling HeyGen through bad days
+
+  /**
+   * Calls a HeyGen activity: a few quick attempts, then, while HeyGen cannot be reached (or refuses
+   * with 429), patient retries with backoff capped at a minute until `deadline`, the state saying so
+   * meanwhile. Refusals (4xx) fail at once. When the deadline passes the session fails as
+   * `HeyGenUnreachable`, or expires where `onDeadline` says so (the queue deadline of a create).
+   */
+  private async callHeyGen<K extends keyof HeyGenActivities>(
+    name: K,
+    args: Parameters<HeyGenActivities[K]>,
+    options: { kind: HeyGenCallKind; deadline: number; what: string; onDeadline?: 'fail' | 'expire' },
+  ): Promise<Awaited<ReturnType<HeyGenActivities[K]>>> {
+    type Call = (...a: Parameters<HeyGenActivities[K]>) => Promise<Awaited<ReturnType<HeyGenActivities[K]>>>;
+    const quick = (options.kind === 'write' ? this.quickWrites : this.quickReads)[name] as unknown as Call;
+    let patientArgs = args;
+    const firstAttemptAt = Date.now();
+    try {
+      const result = await quick(...args);
+      this.markReachable();
+      return result;
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      this.markUnreachable(error);
+      if (name === 'sendHeyGenMessage') {
+        // An attempt may have landed: the patient sender checks HeyGen's messages before sending again.
+        patientArgs = [{ ...(args[0] as object), firstAttemptAt }] as typeof args;
+      }
+    }
+    const remaining = options.deadline - Date.now();
+    try {
+      if (remaining <= 0) throw new Error('deadline already passed');
+      const patient = this.patientActivities(options.kind, remaining)[name] as unknown as Call;
+      const result = await patient(...patientArgs);
+      this.markReachable();
+      return result;
+    } catch (error) {
+      if (wf.isCancellation(error) || isRejection(error)) throw error;
+      const reason = `HeyGen could not be reached while ${options.what} (since ${clock(Date.parse(this.state.heygen.unreachableSince ?? iso(Date.now())))}, last error: ${this.state.heygen.lastError ?? describeFailure(error)})`;
+      if (options.onDeadline === 'expire') throw new Expiry(reason, SESSION_FAILURE.queueTimedOut);
+      return this.fail(reason, SESSION_FAILURE.heygenUnreachable);
+    }
+  }
+
+  private patientActivities(kind: HeyGenCallKind, withinMs: number): HeyGenActivities {
+    return wf.proxyActivities<HeyGenActivities>({
+      ...this.activityOptions(kind),
+      scheduleToCloseTimeout: Math.max(withinMs, 1_000),
+      retry: { ...this.retryPolicy(), initialInterval: '2s', maximumInterval: PATIENT_MAX_INTERVAL },
+    });
+  }
+
+  private markUnreachable(error: unknown): void {
+    this.state.heygen.unreachableSince ??= iso(Date.now());
+    this.state.heygen.lastError = describeFailure(error);
+    wf.log.warn('HeyGen unreachable; retrying', { error: this.state.heygen.lastError });
+    this.refreshDetails();
+  }
+
+  private markReachable(): void {
+    if (this.state.heygen.unreachableSince === null) return;
+    this.state.heygen.unreachableSince = null;
+    this.state.heygen.lastError = null;
+    this.refreshDetails();
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Endings: each one leaves a true state, HeyGen stopped if it may still run, the slot given back.
 
   private fail(reason: string, type: string): never {
-    this.state.error = { reason, type };
-    this.setPhase('failed');
     throw wf.ApplicationFailure.nonRetryable(reason, type, { heygenSessionId: this.state.heygenSessionId });
   }
 
-  /** Turns a refused HeyGen call (bad key, no credit, rejected request) into a clear session failure. */
-  private asSessionFailure(error: unknown): unknown {
-    if (error instanceof wf.ActivityFailure && error.cause instanceof wf.ApplicationFailure) {
-      const cause = error.cause;
-      if (cause.type === HEYGEN_FAILURE.accessDenied || cause.type === HEYGEN_FAILURE.rejected) {
-        const what = cause.type === HEYGEN_FAILURE.accessDenied ? 'HeyGen refused our API key or account' : 'HeyGen refused a request';
-        const reason = `${what}: ${cause.message}`;
-        this.state.error = { reason, type: SESSION_FAILURE.heygenRejected };
-        this.setPhase('failed');
-        return wf.ApplicationFailure.nonRetryable(reason, SESSION_FAILURE.heygenRejected, { heygenSessionId: this.state.heygenSessionId });
-      }
-    }
-    return error;
+  private async endCompleted(): Promise<SessionResult> {
+    this.setPhase('completed');
+    this.settleWaitingDecisions('the session has completed');
+    await this.releaseSlot('completed');
+    return this.state;
   }
 
-  private async stopOnCancel(): Promise<void> {
-    this.recordAction('stop', null, null, 'applied', 'workflow cancelled');
+  private async endExpired(expiry: Expiry): Promise<SessionResult> {
+    this.state.error = { reason: expiry.reason, type: expiry.type };
+    this.setPhase('expired');
+    this.settleWaitingDecisions(`the session expired: ${expiry.reason}`);
     await this.stopHeyGen();
-    this.setPhase('stopped');
+    await this.releaseSlot('expired');
+    return this.state;
   }
 
-  /** Stops the HeyGen session if one exists and may still be running. */
+  private async endStopped(): Promise<void> {
+    this.recordAction('stop', null, null, 'applied', 'workflow cancelled');
+    this.state.error = { reason: 'Stopped on request (the workflow was cancelled)', type: SESSION_FAILURE.stopped };
+    this.setPhase('stopped');
+    this.settleWaitingDecisions('the session was stopped');
+    await this.stopHeyGen();
+    await this.releaseSlot('stopped');
+  }
+
+  /** Ends the session as failed, whatever the error, and returns the failure the workflow fails with. */
+  private async endFailed(error: unknown): Promise<wf.ApplicationFailure> {
+    const { type, reason } = classifyFailure(error);
+    this.state.error = { reason, type };
+    this.setPhase('failed');
+    this.settleWaitingDecisions(`the session failed: ${reason}`);
+    await this.stopHeyGen();
+    await this.releaseSlot('failed');
+    return wf.ApplicationFailure.nonRetryable(reason, type, { heygenSessionId: this.state.heygenSessionId });
+  }
+
+  /**
+   * Stops the HeyGen session once, if one exists and may still be running; retried while HeyGen cannot
+   * be reached. A stop that never gets through is recorded, and the ending goes on.
+   */
   private async stopHeyGen(): Promise<void> {
     const status = this.state.heygenStatus;
-    if (!this.state.heygenSessionId || status === 'completed' || status === 'failed') return;
-    await this.writes.stopHeyGenSession(this.state.heygenSessionId);
+    if (!this.state.heygenSessionId || status === 'completed' || status === 'failed' || this.state.heygen.stopRequestedAt) return;
+    this.state.heygen.stopRequestedAt = iso(Date.now());
+    try {
+      await this.quickWrites.stopHeyGenSession(this.state.heygenSessionId);
+    } catch (error) {
+      if (!isTransient(error)) return this.recordStopFailure(error);
+      this.markUnreachable(error);
+      try {
+        await this.patientActivities('write', STOP_RETRY_WINDOW_MS).stopHeyGenSession(this.state.heygenSessionId);
+        this.markReachable();
+      } catch (lastError) {
+        this.recordStopFailure(lastError);
+      }
+    }
   }
 
-  private finish(): SessionResult {
-    return this.state;
+  private recordStopFailure(error: unknown): void {
+    this.state.heygen.lastError = `stop failed: ${describeFailure(error)}`;
+    wf.log.error('HeyGen could not be told to stop', { error: this.state.heygen.lastError });
+    this.touch();
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -568,7 +844,7 @@ class SessionRun {
   private async continueAsNewIfSuggested(): Promise<void> {
     if (!wf.workflowInfo().continueAsNewSuggested) return;
     await wf.condition(wf.allHandlersFinished);
-    if (this.pending) return; // a decision arrived meanwhile: apply it in this run
+    if (this.decisions.length) return; // a decision arrived meanwhile: apply it in this run
     const carried: CarriedState = {
       state: this.state,
       seenRequestIds: [...this.seenRequestIds],
@@ -581,6 +857,9 @@ class SessionRun {
       autoApprovals: this.autoApprovals,
       actionCount: this.actionCount,
       lastVideoId: this.lastVideoId,
+      governorId: this.governorId,
+      holdSlotWhileParked: this.holdSlotWhileParked,
+      slotGranted: this.slotGranted,
     };
     wf.log.info('continuing as new', { historyLength: wf.workflowInfo().historyLength, runs: this.state.runs });
     await wf.continueAsNew<typeof videoAgentSession>(this.rawInput, carried);
@@ -605,26 +884,39 @@ class SessionRun {
     wf.setCurrentDetails(this.details());
   }
 
+  private refreshDetails(): void {
+    this.touch();
+    wf.setCurrentDetails(this.details());
+  }
+
   private touch(): void {
     this.state.updatedAt = iso(Date.now());
   }
 
   /** The status line of the Temporal Web UI. */
   private details(): string {
+    const line = this.phaseLine();
+    const { unreachableSince } = this.state.heygen;
+    if (unreachableSince === null || FINAL_PHASES.includes(this.state.phase)) return line;
+    return `**HeyGen unreachable since ${clock(Date.parse(unreachableSince))}, retrying** · ${line}`;
+  }
+
+  private phaseLine(): string {
     const since = clock(Date.parse(this.state.phaseSince));
-    const { review } = this.state;
+    const { review, queue } = this.state;
     const deadline = review ? `, deadline in ${formatDuration(Date.parse(review.deadline) - Date.now())}` : '';
+    const waitingForSlot = this.state.heygen.slot === 'waiting' && queue ? ` (waiting for a HeyGen slot${queue.position ? `: position ${queue.position} of ${queue.queued}` : ''})` : '';
     switch (this.state.phase) {
       case 'queued':
-        return `Queued since ${since}`;
+        return queue?.position ? `Queued: position ${queue.position} of ${queue.queued} since ${since}` : `Queued for a HeyGen slot since ${since}`;
       case 'creating':
         return 'Creating the HeyGen session';
       case 'thinking':
         return `HeyGen is thinking${this.state.revisions ? ` (after storyboard ${this.state.revisions})` : ''} since ${since}`;
       case 'reviewing':
-        return `**Awaiting review of storyboard ${review?.revision ?? this.state.revisions}** since ${since}${deadline}`;
+        return `**Awaiting review of storyboard ${review?.revision ?? this.state.revisions}** since ${since}${deadline}${waitingForSlot}`;
       case 'waiting_for_input':
-        return `**HeyGen asks a question** since ${since}${deadline}`;
+        return `**HeyGen asks a question** since ${since}${deadline}${waitingForSlot}`;
       case 'generating':
         return `Rendering the video since ${since}`;
       case 'finalizing':
@@ -632,13 +924,52 @@ class SessionRun {
       case 'completed':
         return `Completed: video ${this.state.video?.videoId ?? ''}${this.state.video?.durationSeconds ? ` (${Math.round(this.state.video.durationSeconds)} s)` : ''}`;
       case 'failed':
-        return `Failed: ${this.state.error?.reason ?? 'unknown reason'}`;
+        return `Failed (${this.state.error?.type ?? 'unknown'}): ${this.state.error?.reason ?? 'unknown reason'}`;
       case 'stopped':
         return `Stopped on request at ${since}`;
       case 'expired':
-        return `Expired: no review decision before the deadline`;
+        return `Expired: ${this.state.error?.reason ?? 'a deadline passed'}`;
     }
   }
+}
+
+function pendingResource(resourceId: string, status: 'loading' | 'unavailable', note: string | null): ResourceInfo {
+  return { resourceId, status, type: null, url: null, thumbnailUrl: null, previewUrl: null, note };
+}
+
+/** The HeyGen failure behind an activity failure, if that is what it is. */
+function heygenCause(error: unknown): wf.ApplicationFailure | undefined {
+  return error instanceof wf.ActivityFailure && error.cause instanceof wf.ApplicationFailure ? error.cause : undefined;
+}
+
+/** HeyGen refused the request (4xx other than 429): repeating it cannot help. */
+function isRejection(error: unknown): boolean {
+  const type = heygenCause(error)?.type;
+  return type === HEYGEN_FAILURE.rejected || type === HEYGEN_FAILURE.accessDenied;
+}
+
+/** HeyGen could not be reached, answered 5xx or 429, or the call timed out: worth retrying later. */
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof wf.ActivityFailure)) return false;
+  return heygenCause(error)?.type === HEYGEN_FAILURE.unavailable || error.cause instanceof wf.TimeoutFailure;
+}
+
+function describeFailure(error: unknown): string {
+  const cause = error instanceof wf.ActivityFailure && error.cause ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** The typed error a failure ends the session with (never a bare "Activity task failed"). */
+function classifyFailure(error: unknown): { type: string; reason: string } {
+  if (error instanceof wf.ApplicationFailure && error.type && (Object.values(SESSION_FAILURE) as string[]).includes(error.type)) {
+    return { type: error.type, reason: error.message };
+  }
+  const cause = heygenCause(error);
+  if (cause?.type === HEYGEN_FAILURE.accessDenied) return { type: SESSION_FAILURE.heygenRejected, reason: `HeyGen refused our API key or account: ${cause.message}` };
+  if (cause?.type === HEYGEN_FAILURE.rejected) return { type: SESSION_FAILURE.heygenRejected, reason: `HeyGen refused a request: ${cause.message}` };
+  if (isTransient(error)) return { type: SESSION_FAILURE.heygenUnreachable, reason: `HeyGen could not be reached: ${describeFailure(error)}` };
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { type: SESSION_FAILURE.internal, reason: `Internal error: ${what}` };
 }
 
 /** The session workflow. `carried` is internal: the state one run hands to the next. */

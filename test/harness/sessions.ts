@@ -49,6 +49,8 @@ export interface SessionHarnessOptions {
   worker?: boolean;
   /** A Temporal server other than the run's shared one. */
   address?: string;
+  /** More service variables (e.g. HEYGEN_MAX_CONCURRENT). */
+  env?: Record<string, string>;
 }
 
 export async function startSessionHarness(options: SessionHarnessOptions = {}): Promise<SessionHarness> {
@@ -56,7 +58,17 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
   const sim = await startTestSimulator({ SIMULATOR_CONCURRENCY_LIMIT: '0', ...options.simulatorEnv });
   const { client, close: closeClient } = await connectClient(address);
   const taskQueue = uniqueId('sessions');
-  const configEnv = { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, HEYGEN_BASE_URL: sim.url, LOG_LEVEL: 'warn' };
+  // The governor runs as in production, with room enough that sessions a test leaves parked never
+  // hold up the next test (each simulator is an account of its own); tests of the cap set their own.
+  const configEnv = {
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    HEYGEN_BASE_URL: sim.url,
+    LOG_LEVEL: 'warn',
+    HEYGEN_MAX_CONCURRENT: '1000',
+    HEYGEN_SLOT_RECLAIM_INTERVAL: '1s',
+    ...options.env,
+  };
   const config = loadConfig(configEnv);
   const bundle = await workflowBundle(require.resolve('../../src/workflows'));
   const workers: { stop: () => Promise<void> }[] = [];

@@ -1,0 +1,209 @@
+/**
+ * `heygenGovernor`: one long-lived workflow per HeyGen account that hands out the account's job slots
+ * (HeyGen runs at most N jobs at once per API key and refuses the rest with 429).
+ *
+ * Sessions ask for a slot with `acquireSlot` (sent with signal-with-start, so the governor exists once
+ * anyone needs it), wait for `slotGranted`, and give the slot back with `releaseSlot` however they end.
+ * A slot is never granted twice: this workflow is the only place that grants, one task at a time. A slot
+ * is never leaked: a holder that ends without releasing (terminated, timed out, reset away) is found by a
+ * periodic check while others wait, and a grant to a session that no longer runs is taken back at once.
+ * Waiters are served FIFO within a tenant and round robin across tenants ({@link SlotQueue}), and are told
+ * their position as it changes. The governor continues as new when its history grows.
+ */
+import * as wf from '@temporalio/workflow';
+import type { GovernorActivities } from '../activities/governor';
+import { SlotQueue, type SlotQueueSnapshot, type SlotRequest } from './slot-queue';
+
+export const GOVERNOR_WORKFLOW_TYPE = 'heygenGovernor';
+
+/** The governor's workflow id for an account. */
+export const governorWorkflowId = (account: string): string => `heygen-governor-${account}`;
+
+export interface AcquireSlot {
+  sessionId: string;
+  tenant: string | null;
+  /** The slot count the asking worker is configured with (HEYGEN_MAX_CONCURRENT); the latest wins. */
+  limit: number;
+}
+export interface ReleaseSlot {
+  sessionId: string;
+  reason: string;
+}
+export interface SlotGranted {
+  grantedAt: string;
+}
+export interface QueuePosition {
+  /** 1 = next. */
+  position: number;
+  queued: number;
+}
+
+// The slot protocol, both directions: sessions send the first two, the governor the last two.
+export const acquireSlotSignal = wf.defineSignal<[AcquireSlot]>('acquireSlot');
+export const releaseSlotSignal = wf.defineSignal<[ReleaseSlot]>('releaseSlot');
+export const slotGrantedSignal = wf.defineSignal<[SlotGranted]>('slotGranted');
+export const queuePositionSignal = wf.defineSignal<[QueuePosition]>('queuePosition');
+
+export interface SlotHolder {
+  sessionId: string;
+  tenant: string | null;
+  grantedAt: string;
+}
+
+export interface GovernorState {
+  account: string;
+  limit: number;
+  holders: SlotHolder[];
+  /** Waiting sessions in the order they will be served. */
+  waiting: (SlotRequest & { position: number })[];
+  granted: number;
+  released: number;
+  /** Slots taken back from holders that ended without releasing. */
+  reclaimed: number;
+  updatedAt: string;
+}
+export const governorStateQuery = wf.defineQuery<GovernorState>('state');
+
+export interface GovernorInput {
+  account: string;
+  limit: number;
+  /** How often, while sessions wait and every slot is held, holders are checked for having ended. */
+  reclaimCheckMs: number;
+  /** Internal: what one run hands the next at continue-as-new. */
+  carried?: {
+    holders: SlotHolder[];
+    queue: SlotQueueSnapshot;
+    reported: [string, number][];
+    counters: { granted: number; released: number; reclaimed: number };
+  };
+}
+
+/** Positions are pushed to this many waiters at most; the rest learn theirs as they move up. */
+const POSITION_UPDATES_LIMIT = 100;
+
+export async function heygenGovernor(input: GovernorInput): Promise<void> {
+  const { account, reclaimCheckMs } = input;
+  let limit = input.limit;
+  const holders = new Map((input.carried?.holders ?? []).map((holder) => [holder.sessionId, holder]));
+  const queue = new SlotQueue(input.carried?.queue);
+  /** The position each waiter was last told, so only changes are sent. */
+  const reported = new Map(input.carried?.reported ?? []);
+  const counters = { granted: 0, released: 0, reclaimed: 0, ...input.carried?.counters };
+  /** Holders that asked again (a reset or retried session): they are told again that they hold a slot. */
+  const regrant = new Set<string>();
+  let changed = true;
+  const activities = wf.proxyActivities<GovernorActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+
+  wf.setHandler(acquireSlotSignal, (request) => {
+    limit = request.limit;
+    if (holders.has(request.sessionId)) regrant.add(request.sessionId);
+    else queue.enqueue({ sessionId: request.sessionId, tenant: request.tenant, requestedAt: new Date().toISOString() });
+    changed = true;
+  });
+  wf.setHandler(releaseSlotSignal, ({ sessionId }) => {
+    if (holders.delete(sessionId)) counters.released++;
+    queue.remove(sessionId);
+    reported.delete(sessionId);
+    changed = true;
+  });
+  wf.setHandler(governorStateQuery, () => ({
+    account,
+    limit,
+    holders: [...holders.values()],
+    waiting: queue.order().map((request, index) => ({ ...request, position: index + 1 })),
+    ...counters,
+    updatedAt: new Date().toISOString(),
+  }));
+
+  const signalSession = async (sessionId: string, send: (handle: wf.ExternalWorkflowHandle) => Promise<void>): Promise<boolean> => {
+    try {
+      await send(wf.getExternalWorkflowHandle(sessionId));
+      return true;
+    } catch (error) {
+      wf.log.warn('session could not be signalled; it no longer runs', { sessionId, error: String(error) });
+      return false;
+    }
+  };
+
+  const reclaim = (sessionId: string, why: string) => {
+    if (!holders.delete(sessionId)) return;
+    counters.reclaimed++;
+    wf.log.info('slot reclaimed', { sessionId, why });
+  };
+
+  const grant = async () => {
+    const grants: Promise<void>[] = [];
+    for (let next = holders.size < limit ? queue.next() : undefined; next; next = holders.size < limit ? queue.next() : undefined) {
+      const holder: SlotHolder = { sessionId: next.sessionId, tenant: next.tenant, grantedAt: new Date().toISOString() };
+      holders.set(holder.sessionId, holder);
+      reported.delete(holder.sessionId);
+      counters.granted++;
+      regrant.delete(holder.sessionId);
+      grants.push(notifyGranted(holder));
+    }
+    for (const sessionId of regrant) {
+      const holder = holders.get(sessionId);
+      if (holder) grants.push(notifyGranted(holder));
+    }
+    regrant.clear();
+    await Promise.all(grants);
+  };
+  const notifyGranted = async (holder: SlotHolder) => {
+    const delivered = await signalSession(holder.sessionId, (handle) => handle.signal(slotGrantedSignal, { grantedAt: holder.grantedAt }));
+    if (!delivered) {
+      reclaim(holder.sessionId, 'the session ended before it was granted');
+      changed = true;
+    }
+  };
+
+  const reportPositions = async () => {
+    const order = queue.order();
+    const updates: Promise<void>[] = [];
+    for (const [index, request] of order.slice(0, POSITION_UPDATES_LIMIT).entries()) {
+      const position = index + 1;
+      if (reported.get(request.sessionId) === position) continue;
+      reported.set(request.sessionId, position);
+      updates.push(
+        signalSession(request.sessionId, (handle) => handle.signal(queuePositionSignal, { position, queued: order.length })).then((delivered) => {
+          if (delivered) return;
+          queue.remove(request.sessionId);
+          reported.delete(request.sessionId);
+          changed = true;
+        }),
+      );
+    }
+    await Promise.all(updates);
+  };
+
+  const reclaimEndedHolders = async () => {
+    const ended = await activities.findEndedSessions({ sessionIds: [...holders.keys()] });
+    for (const sessionId of ended) reclaim(sessionId, 'the session ended without releasing its slot');
+    if (ended.length) changed = true;
+  };
+
+  for (;;) {
+    while (changed || regrant.size) {
+      changed = false;
+      await grant();
+      await reportPositions();
+    }
+    if (wf.workflowInfo().continueAsNewSuggested) {
+      await wf.condition(wf.allHandlersFinished);
+      if (changed || regrant.size) continue;
+      return wf.continueAsNew<typeof heygenGovernor>({
+        account,
+        limit,
+        reclaimCheckMs,
+        carried: { holders: [...holders.values()], queue: queue.snapshot(), reported: [...reported], counters },
+      });
+    }
+    const starved = queue.size > 0 && holders.size >= limit;
+    const woken = starved
+      ? await wf.condition(() => changed || regrant.size > 0, reclaimCheckMs, { summary: 'wait for a release, or check holders' })
+      : await wf.condition(() => changed || regrant.size > 0 || wf.workflowInfo().continueAsNewSuggested).then(() => true);
+    if (!woken) await reclaimEndedHolders();
+  }
+}
