@@ -174,6 +174,42 @@ export const SessionSummarySchema = z.looseObject({
 });
 export type SessionSummary = z.infer<typeof SessionSummarySchema>;
 
+/** `data` of `DELETE /v3/videos/{video_id}`. */
+export const DeleteVideoResponseSchema = z.looseObject({
+  id: z.string(),
+  deleted: z.boolean().default(true),
+});
+export type DeleteVideoResponse = z.infer<typeof DeleteVideoResponseSchema>;
+
+/** Statuses of `GET /v3/videos/statuses` (the legacy v1 names, plus `not_found` for unknown or unowned ids). */
+export const VIDEO_BATCH_STATUSES = ['queued', 'processing', 'completed', 'failed', 'not_found'] as const;
+export type KnownVideoBatchStatus = (typeof VIDEO_BATCH_STATUSES)[number];
+
+/** Items of `GET /v3/videos/statuses`. `batch_id`/`item_index` are set for entries expanded from a batch. */
+export const VideoStatusItemSchema = z.looseObject({
+  video_id: nullableString.default(null),
+  status: z.string(),
+  /** Failure details when `failed`; the spec gives no fields (an open object). */
+  error: z.record(z.string(), z.unknown()).nullable().default(null),
+  batch_id: nullableString.optional(),
+  item_index: z.number().int().nullable().optional(),
+});
+export type VideoStatusItem = z.infer<typeof VideoStatusItemSchema>;
+
+/** Tags HeyGen documents for `GET /v3/video-agents/styles?tag=`. */
+export const STYLE_TAGS = ['cinematic', 'retro-tech', 'iconic-artist', 'pop-culture', 'handmade', 'print'] as const;
+
+/** Items of `GET /v3/video-agents/styles`: a curated visual template to pass as `style_id`. */
+export const VideoAgentStyleSchema = z.looseObject({
+  style_id: z.string(),
+  name: z.string(),
+  aspect_ratio: nullableString.optional(),
+  preview_video_url: nullableString.optional(),
+  thumbnail_url: nullableString.optional(),
+  tags: z.array(z.string()).nullable().optional(),
+});
+export type VideoAgentStyle = z.infer<typeof VideoAgentStyleSchema>;
+
 /** Success envelope: `{ "data": ... }`. */
 export function dataEnvelope<T extends z.ZodType>(data: T) {
   return z.looseObject({ data });

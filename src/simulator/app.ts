@@ -3,7 +3,7 @@
  * validation, API keys, concurrency cap and idempotency keys), the media behind its presigned URLs, and
  * the /__sim admin endpoints that tests and benchmarks use to steer and observe it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,8 +16,19 @@ import { FaultInjector, ScriptedFaultSchema, seededRandom, WRITE_ENDPOINTS, type
 import { mediaFiles, MediaUrls, subtitlesFor } from './media';
 import { parseScenario, ScenarioError } from './scenario';
 import { SessionStore, SimError, type SessionEvent, type SimSession } from './store';
+import { findStyle, STYLES } from './styles';
 import { emptyWebhookStats, WebhookDispatcher, type WebhookStats } from './webhooks';
-import { createResponseWire, resourceWire, sessionSummaryWire, sessionWire, videoWire } from './wire';
+import {
+  createResponseWire,
+  deleteVideoWire,
+  resourceWire,
+  sessionSummaryWire,
+  sessionWire,
+  styleWire,
+  unknownBatchItemWire,
+  videoStatusItemWire,
+  videoWire,
+} from './wire';
 import { canonicalJson } from '../canonical-json';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -40,6 +51,53 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
   if (!result.success) throw validationError(result.error);
   return result.data;
+}
+
+/**
+ * How /__sim names an API key: a short sha256 fingerprint, so the admin endpoints (unauthenticated)
+ * never hand out a usable key.
+ */
+export function apiKeyFingerprint(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 12);
+}
+
+// Query strings of the list endpoints. Tokens are offsets; clients treat them as opaque anyway.
+const paginationQuery = (defaultLimit: number) => ({
+  limit: z.coerce.number().int().min(1).max(100).default(defaultLimit),
+  token: z
+    .string()
+    .regex(/^[0-9]+$/, { error: 'invalid pagination token' })
+    .optional(),
+});
+
+const ListSessionsQuerySchema = z.object(paginationQuery(20));
+
+const ListVideosQuerySchema = z.object({ ...paginationQuery(10), folder_id: z.string().optional(), title: z.string().optional() });
+
+const ListStylesQuerySchema = z.object({ ...paginationQuery(20), tag: z.string().optional() });
+
+/** Up to this many ids per bulk status request, video and batch ids together. */
+const MAX_STATUS_IDS = 100;
+const idList = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? '').split(',').map((id) => id.trim()).filter(Boolean));
+const VideoStatusesQuerySchema = z
+  .object({ video_ids: idList, batch_ids: idList })
+  .refine((query) => query.video_ids.length + query.batch_ids.length > 0, { error: 'video_ids or batch_ids is required', path: ['video_ids'] })
+  .refine((query) => query.video_ids.length + query.batch_ids.length <= MAX_STATUS_IDS, {
+    error: `at most ${MAX_STATUS_IDS} ids in all`,
+    path: ['video_ids'],
+  });
+
+/** One page of a list response: `{data, has_more, next_token}`. */
+function listPage<T>(all: readonly T[], token: string | undefined, limit: number, render: (item: T) => unknown): Result {
+  const offset = token ? Number(token) : 0;
+  const hasMore = offset + limit < all.length;
+  return {
+    status: 200,
+    body: { data: all.slice(offset, offset + limit).map(render), has_more: hasMore, next_token: hasMore ? String(offset + limit) : null },
+  };
 }
 
 interface Result {
@@ -336,22 +394,23 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
   app.get(
     '/v3/video-agents',
     route('list_sessions', (apiKey, request) => {
-      const query = parseBody(
-        z.object({
-          limit: z.coerce.number().int().min(1).max(100).default(20),
-          token: z
-            .string()
-            .regex(/^[0-9]+$/, { error: 'invalid pagination token' })
-            .optional(),
-        }),
-        request.query,
-      );
+      const query = parseBody(ListSessionsQuerySchema, request.query);
       const offset = query.token ? Number(query.token) : 0;
       const { sessions, hasMore } = store.list(apiKey, offset, query.limit);
       return {
         status: 200,
         body: { data: sessions.map(sessionSummaryWire), has_more: hasMore, next_token: hasMore ? String(offset + query.limit) : null },
       };
+    }),
+  );
+
+  // Static paths: registered as routes of their own, they win over /v3/video-agents/:session_id.
+  app.get(
+    '/v3/video-agents/styles',
+    route('list_styles', (_apiKey, request) => {
+      const query = parseBody(ListStylesQuerySchema, request.query);
+      const styles = query.tag ? STYLES.filter((style) => (style.tags as string[]).includes(query.tag!)) : STYLES;
+      return listPage(styles, query.token, query.limit, (style) => styleWire(style, urls));
     }),
   );
 
@@ -398,10 +457,44 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
   );
 
   app.get(
+    '/v3/videos',
+    route('list_videos', (apiKey, request) => {
+      const query = parseBody(ListVideosQuerySchema, request.query);
+      const title = query.title?.toLowerCase();
+      const videos = store
+        .accountVideos(apiKey)
+        // Simulated videos are in no folder, so a folder filter matches none of them.
+        .filter((video) => query.folder_id === undefined && (!title || video.title.toLowerCase().includes(title)));
+      return listPage(videos, query.token, query.limit, (video) => videoWire(store, video, urls));
+    }),
+  );
+
+  // Static: registered as its own route, it wins over /v3/videos/:video_id.
+  app.get(
+    '/v3/videos/statuses',
+    route('get_video_statuses', (apiKey, request) => {
+      const query = parseBody(VideoStatusesQuerySchema, request.query);
+      const items = [
+        ...query.video_ids.map((id) => videoStatusItemWire(store, id, store.ownedVideo(apiKey, id)?.video)),
+        ...query.batch_ids.map(unknownBatchItemWire),
+      ];
+      return { status: 200, body: { data: items, has_more: false, next_token: null } };
+    }),
+  );
+
+  app.get(
     '/v3/videos/:video_id',
     route('get_video', (apiKey, request) => {
       const { video } = store.getVideo(apiKey, (request.params as { video_id: string }).video_id);
       return ok(videoWire(store, video, urls));
+    }),
+  );
+
+  app.delete(
+    '/v3/videos/:video_id',
+    route('delete_video', (apiKey, request) => {
+      const video = store.deleteVideo(apiKey, (request.params as { video_id: string }).video_id);
+      return ok(deleteVideoWire(video));
     }),
   );
 
@@ -422,6 +515,10 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
       if (file === 'video.mp4' || file === 'captioned.mp4') return reply.type('video/mp4').send(media.mp4);
       if (file === 'thumbnail.png') return reply.type('image/png').send(media.thumbnail);
       if (file === 'subtitles.srt') return reply.type('application/x-subrip').send(subtitlesFor(video.title, video.durationSeconds));
+    }
+    if (kind === 'styles' && findStyle(id)) {
+      if (file === 'preview.mp4') return reply.type('video/mp4').send(media.mp4);
+      if (file === 'thumbnail.png') return reply.type('image/png').send(media.thumbnail);
     }
     if (kind === 'resources' && store.findResource(id)) {
       if (file === 'image.png') return reply.type('image/png').send(media.storyboard);
@@ -448,6 +545,16 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     webhooks: webhookStats.get(session.id) ?? emptyWebhookStats(),
   });
 
+  /** Per key (by fingerprint, configured keys included), the jobs the concurrency cap counts. */
+  const activeJobStats = () => {
+    const jobs = store.activeJobs();
+    for (const apiKey of config.apiKeys) if (!jobs.has(apiKey)) jobs.set(apiKey, { active: 0, max: 0 });
+    const keys = Object.fromEntries(
+      [...jobs].map(([apiKey, { active, max }]) => [apiKeyFingerprint(apiKey), { active_jobs: active, max_active_jobs: max }]),
+    );
+    return { max_active_jobs: Math.max(0, ...[...jobs.values()].map((job) => job.max)), keys };
+  };
+
   app.get('/__sim/health', async () => ({ ok: true }));
 
   app.get('/__sim/stats', async (request) => {
@@ -456,7 +563,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
       .all()
       .filter((s) => (!query.session_id || s.id === query.session_id) && (!query.callback_id || s.callbackId === query.callback_id))
       .map(sessionStats);
-    return { totals, responses: byStatus, faults_injected: injected, idempotent_replays: idempotentReplays, sessions };
+    return { totals, responses: byStatus, faults_injected: injected, idempotent_replays: idempotentReplays, ...activeJobStats(), sessions };
   });
 
   app.post('/__sim/reset', async () => {

@@ -18,6 +18,10 @@ export const ENDPOINTS = [
   'stop_session',
   'get_video',
   'list_sessions',
+  'list_videos',
+  'delete_video',
+  'get_video_statuses',
+  'list_styles',
 ] as const;
 export type EndpointName = (typeof ENDPOINTS)[number];
 

@@ -10,7 +10,8 @@
  *             │                            └─ approval (auto_proceed) ─> generating
  *             └─> generating (review=skip, auto_proceed on create, generate mode)
  *   generating ──> completed (video ready after video_delay) | failed
- *   stop: the current run halts at its next checkpoint, then waits for input.
+ *   stop: the current run halts at its next checkpoint, then waits for input (chat mode) or ends
+ *   `failed` (generate mode, which takes no messages and so could never continue).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -115,11 +116,23 @@ type SavedPhase = { kind: 'thinking' | 'generating'; startMs: number; endMs: num
 export interface StoreSnapshot {
   nextSeq: number;
   sessions: (Omit<SimSession, 'timers' | 'resources' | 'phase'> & { phase: SavedPhase; resources: SimResource[] })[];
+  /** Highest active-job count per API key; absent in files saved before it was tracked. */
+  maxActiveJobs?: Record<string, number>;
+}
+
+/** A key's jobs counted by the concurrency cap: now, and the most ever at once. */
+export interface ActiveJobs {
+  active: number;
+  max: number;
 }
 
 export type SessionEvent =
   | { type: 'video_agent.success'; session: SimSession; video: SimVideo }
   | { type: 'video_agent.fail'; session: SimSession; video: SimVideo | undefined; failureMessage: string | null };
+
+function videoNotFound(videoId: string): SimError {
+  return new SimError(404, 'video_not_found', `Video ${videoId} not found.`, 'video_id');
+}
 
 function hexId(bytes = 8): string {
   return randomBytes(bytes).toString('hex');
@@ -140,6 +153,8 @@ const QUESTIONS = [
 export class SessionStore {
   private readonly sessions = new Map<string, SimSession>();
   private readonly videoIndex = new Map<string, SimVideo>();
+  /** Per API key, the most sessions ever counted toward the concurrency cap at once. */
+  private readonly maxActive = new Map<string, number>();
   private nextSeq = 0;
 
   constructor(
@@ -196,9 +211,11 @@ export class SessionStore {
       received: [],
       timers: new Set(),
     };
-    this.addMessage(session, 'user', 'text', request.prompt, now);
+    // The prompt as parsed: `[[sim ...]]` directives are the simulator's, not part of the conversation.
+    this.addMessage(session, 'user', 'text', prompt, now);
     this.startPhase(session, 'thinking', now, scenario.thinkMs);
     this.sessions.set(session.id, session);
+    this.recordActive(apiKey);
     return session;
   }
 
@@ -231,6 +248,8 @@ export class SessionStore {
       if (session.status === 'completed') session.currentVideoId = null;
       this.startPhase(session, 'thinking', now, session.scenario.reviseMs);
     }
+    // A message can un-halt a stopped session or reopen a completed one: the count may have risen.
+    this.recordActive(apiKey);
     return { session, runId: `run_${hexId()}` };
   }
 
@@ -262,12 +281,41 @@ export class SessionStore {
   }
 
   getVideo(apiKey: string, videoId: string): { session: SimSession; video: SimVideo } {
+    const found = this.ownedVideo(apiKey, videoId);
+    if (!found) throw videoNotFound(videoId);
+    found.session.calls.video++;
+    return found;
+  }
+
+  /** Deletes a video for good: from then on it is unknown everywhere (reads, lists, media). */
+  deleteVideo(apiKey: string, videoId: string): SimVideo {
+    const found = this.ownedVideo(apiKey, videoId);
+    if (!found) throw videoNotFound(videoId);
+    const { session, video } = found;
+    session.videos = session.videos.filter((v) => v !== video);
+    this.videoIndex.delete(videoId);
+    return video;
+  }
+
+  /** A video of this key (state advanced), or undefined: another key's video is as unknown as none. */
+  ownedVideo(apiKey: string, videoId: string): { session: SimSession; video: SimVideo } | undefined {
     const video = this.videoIndex.get(videoId);
     const session = video && this.sessions.get(video.sessionId);
-    if (!video || !session || session.apiKey !== apiKey) throw new SimError(404, 'video_not_found', `Video ${videoId} not found.`, 'video_id');
+    if (!video || !session || session.apiKey !== apiKey) return undefined;
     this.advance(session);
-    session.calls.video++;
     return { session, video };
+  }
+
+  /** Every video of this key, newest first (creation time, then creation order). */
+  accountVideos(apiKey: string): SimVideo[] {
+    const videos: { video: SimVideo; seq: number; index: number }[] = [];
+    for (const session of this.sessions.values()) {
+      if (session.apiKey !== apiKey) continue;
+      this.advance(session);
+      session.videos.forEach((video, index) => videos.push({ video, seq: session.seq, index }));
+    }
+    videos.sort((a, b) => b.video.createdAtMs - a.video.createdAtMs || b.seq - a.seq || b.index - a.index);
+    return videos.map(({ video }) => video);
   }
 
   list(apiKey: string, offset: number, limit: number): { sessions: SimSession[]; hasMore: boolean } {
@@ -304,6 +352,7 @@ export class SessionStore {
   export(): StoreSnapshot {
     return {
       nextSeq: this.nextSeq,
+      maxActiveJobs: Object.fromEntries(this.maxActive),
       sessions: [...this.sessions.values()].map(({ timers: _timers, resources, phase, ...rest }) => ({
         ...rest,
         phase: phase.kind === 'idle' ? phase : { ...phase, endMs: phase.endMs === Infinity ? null : phase.endMs },
@@ -331,13 +380,17 @@ export class SessionStore {
       }
       this.schedule(session);
     }
+    for (const [apiKey, max] of Object.entries(snapshot.maxActiveJobs ?? {})) this.maxActive.set(apiKey, max);
+    // Restored sessions are active jobs too (the only peak an older file without maxima can give).
+    for (const apiKey of new Set(snapshot.sessions.map((session) => session.apiKey))) this.recordActive(apiKey);
   }
 
-  /** Forgets every session and cancels every pending transition. */
+  /** Forgets every session, every pending transition and the active-job maxima. */
   clear(): void {
     for (const session of this.sessions.values()) for (const timer of session.timers) clearTimeout(timer);
     this.sessions.clear();
     this.videoIndex.clear();
+    this.maxActive.clear();
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -368,6 +421,21 @@ export class SessionStore {
       if (!TERMINAL_SESSION_STATUSES.includes(session.status) && !session.halted) open++;
     }
     return open;
+  }
+
+  /** Active jobs now and at most, for every key that has had a session. */
+  activeJobs(): Map<string, ActiveJobs> {
+    const keys = new Set([...this.maxActive.keys(), ...[...this.sessions.values()].map((session) => session.apiKey)]);
+    return new Map([...keys].map((apiKey) => [apiKey, { active: this.openSessionCount(apiKey), max: this.maxActive.get(apiKey) ?? 0 }]));
+  }
+
+  /**
+   * Raises the key's maximum to its current count. The count only rises on a create, a message or an
+   * import (time only ends or pauses runs), so calling this after each of those keeps the maximum exact.
+   */
+  private recordActive(apiKey: string): void {
+    const active = this.openSessionCount(apiKey);
+    if (active > (this.maxActive.get(apiKey) ?? 0)) this.maxActive.set(apiKey, active);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -523,6 +591,12 @@ export class SessionStore {
 
   private halt(session: SimSession, at: number): void {
     session.stopRequested = false;
+    // A generate-mode session refuses messages, so a pause waiting for one would never end: it fails.
+    if (session.mode === 'generate') {
+      const reason = 'Stopped at your request before the video was finished.';
+      this.addMessage(session, 'model', 'error', reason, at);
+      return this.fail(session, this.videoIndex.get(session.currentVideoId ?? ''), reason);
+    }
     session.halted = true;
     session.status = 'waiting_for_input';
     session.phase = { kind: 'idle' };

@@ -2,9 +2,20 @@
  * Renders simulator state as HeyGen's v3 JSON: every documented field present (null when unknown),
  * nothing undocumented, timestamps in unix seconds, messages newest-first.
  */
-import type { CreateSessionResponse, Resource, Session, SessionSummary, Video } from '../heygen/schemas';
+import type {
+  CreateSessionResponse,
+  DeleteVideoResponse,
+  KnownVideoBatchStatus,
+  Resource,
+  Session,
+  SessionSummary,
+  Video,
+  VideoAgentStyle,
+  VideoStatusItem,
+} from '../heygen/schemas';
 import type { MediaUrls } from './media';
 import { MESSAGE_WINDOW, type SessionStore, type SimResource, type SimSession, type SimVideo } from './store';
+import type { SimStyle } from './styles';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -104,5 +115,49 @@ export function resourceWire(store: SessionStore, resource: SimResource, urls: M
     preview_url: null,
     created_at: seconds(resource.createdAtMs),
     metadata: resource.metadata,
+  };
+}
+
+export function deleteVideoWire(video: SimVideo): DeleteVideoResponse {
+  return { id: video.id, deleted: true };
+}
+
+/** The bulk endpoint speaks the legacy v1 status names: v3's `pending` is `queued` there. */
+const BATCH_STATUS: Record<ReturnType<SessionStore['videoStatusOf']>, KnownVideoBatchStatus> = {
+  pending: 'queued',
+  processing: 'processing',
+  completed: 'completed',
+  failed: 'failed',
+};
+
+/** A `GET /v3/videos/statuses` item for a video id: `not_found` when unknown, deleted or another key's. */
+export function videoStatusItemWire(store: SessionStore, videoId: string, video: SimVideo | undefined): VideoStatusItem {
+  if (!video) return { video_id: videoId, status: 'not_found', error: null, batch_id: null, item_index: null };
+  const status = BATCH_STATUS[store.videoStatusOf(video)];
+  const { failureCode, failureMessage } = video.final ?? {};
+  // A failure without any reason (fail=silent) has no error object either.
+  const error = status === 'failed' && (failureCode || failureMessage) ? { code: failureCode ?? null, message: failureMessage ?? null } : null;
+  return { video_id: video.id, status, error, batch_id: null, item_index: null };
+}
+
+/** A `GET /v3/videos/statuses` item for a batch id: the simulator creates no batches, so none is found. */
+export function unknownBatchItemWire(batchId: string): VideoStatusItem {
+  return { video_id: null, status: 'not_found', error: null, batch_id: batchId, item_index: null };
+}
+
+export const stylePaths = (id: string) => ({
+  preview: `/media/styles/${id}/preview.mp4`,
+  thumbnail: `/media/styles/${id}/thumbnail.png`,
+});
+
+export function styleWire(style: SimStyle, urls: MediaUrls): VideoAgentStyle {
+  const paths = stylePaths(style.id);
+  return {
+    style_id: style.id,
+    name: style.name,
+    aspect_ratio: style.aspectRatio,
+    preview_video_url: urls.sign(paths.preview),
+    thumbnail_url: urls.sign(paths.thumbnail),
+    tags: style.tags,
   };
 }

@@ -12,6 +12,10 @@ export interface SimulatorStats {
   responses: Record<string, number>;
   faults_injected: Record<string, number>;
   idempotent_replays: number;
+  /** The highest `max_active_jobs` over all keys. */
+  max_active_jobs: number;
+  /** Per API key, by `apiKeyFingerprint` (configured keys always present): jobs the concurrency cap counts. */
+  keys: Record<string, { active_jobs: number; max_active_jobs: number }>;
   sessions: {
     session_id: string;
     callback_id: string | null;

@@ -2,7 +2,7 @@
  * With SIMULATOR_STATE_FILE, a restarted simulator carries on: the same sessions in the same phases,
  * time having run on while it was down, idempotency keys still answered, counters continued.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startTestSimulator } from '../harness/simulator';
@@ -51,6 +51,32 @@ test('sessions, keys and counters survive a restart, and phases run on', async (
     expect(stats.totals.create_session).toBe(3);
     expect(stats.idempotent_replays).toBe(1);
     expect(stats.sessions.find((s) => s.session_id === thinking)!.callback_id).toBe('wf-slow');
+    // Two were active at once before the restart; one is now.
+    expect(stats.max_active_jobs).toBe(2);
+    expect(Object.values(stats.keys)).toContainEqual({ active_jobs: 1, max_active_jobs: 2 });
+  } finally {
+    await second.close();
+  }
+});
+
+test('a state file saved before max_active_jobs existed loads, counting the restored active sessions', async () => {
+  const file = path.join(scratch, 'old.json');
+  const first = await startTestSimulator({ SIMULATOR_STATE_FILE: file });
+  try {
+    for (const prompt of ['a', 'b', 'c']) await first.client().createSession({ prompt: `${prompt} [[sim think=1h]]`, mode: 'chat' });
+  } finally {
+    await first.close();
+  }
+  const saved = JSON.parse(await readFile(file, 'utf8')) as { store: { maxActiveJobs?: unknown } };
+  expect(saved.store.maxActiveJobs).toBeDefined();
+  delete saved.store.maxActiveJobs;
+  await writeFile(file, JSON.stringify(saved));
+
+  const second = await startTestSimulator({ SIMULATOR_STATE_FILE: file });
+  try {
+    const stats = await second.stats();
+    expect(stats.sessions).toHaveLength(3);
+    expect(stats.max_active_jobs).toBe(3);
   } finally {
     await second.close();
   }
@@ -58,7 +84,6 @@ test('sessions, keys and counters survive a restart, and phases run on', async (
 
 test('an unreadable state file is set aside with a warning, not a crash', async () => {
   const file = path.join(scratch, 'broken.json');
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(file, '{"version": 1, "store": ');
   const sim = await startTestSimulator({ SIMULATOR_STATE_FILE: file });
   try {

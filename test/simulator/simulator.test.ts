@@ -173,14 +173,14 @@ describe('the documented chat flow', () => {
   });
 
   test('review=skip goes straight from thinking to generating', async () => {
-    const id = await chat('Quick one [[sim review=skip think=30s generate=30s]]');
+    const id = await chat('Quick one [[sim review=skip think=200s generate=200s]]');
     expect(await statusesSeen(id, ['completed'])).toEqual(['thinking', 'generating', 'completed']);
   });
 
   test('auto_proceed on create skips review; generate mode never pauses and takes no messages', async () => {
-    const auto = await chat('Auto [[sim think=30s generate=30s]]', { auto_proceed: true });
+    const auto = await chat('Auto [[sim think=200s generate=200s]]', { auto_proceed: true });
     expect(await statusesSeen(auto, ['completed'])).toEqual(['thinking', 'generating', 'completed']);
-    const oneShot = (await client.createSession({ prompt: 'One shot [[sim think=30s generate=30s]]' })).session_id;
+    const oneShot = (await client.createSession({ prompt: 'One shot [[sim think=200s generate=200s]]' })).session_id;
     expect(await statusesSeen(oneShot, ['completed'])).toEqual(['thinking', 'generating', 'completed']);
     await expect(client.sendMessage(oneShot, { message: 'more' })).rejects.toMatchObject({ status: 400, code: 'invalid_parameter' });
   });
@@ -212,6 +212,15 @@ describe('the documented chat flow', () => {
   test('unknown_status: contract drift, an undocumented status instead of thinking', async () => {
     const id = await chat('Drift [[sim unknown_status=queued think=1h]]');
     expect((await client.getSession(id)).status).toBe('queued');
+  });
+
+  test('stored user messages carry the prompt without its [[sim ...]] directive', async () => {
+    const id = await chat('Make a [[sim think=1ms scenes=1]] product teaser [[sim revise=1h]]');
+    const review = await waitForStatus(id, 'reviewing');
+    expect(review.messages.at(-1)).toMatchObject({ role: 'user', content: 'Make a product teaser' });
+    expect(review.title).toBe('Make a product teaser');
+    const oneShot = (await client.createSession({ prompt: '[[sim think=1h]] A one-shot explainer' })).session_id;
+    expect((await client.getSession(oneShot)).messages).toEqual([expect.objectContaining({ role: 'user', content: 'A one-shot explainer' })]);
   });
 
   test('messages are newest-first and at most 40', async () => {
@@ -329,6 +338,29 @@ describe('stuck sessions and stop', () => {
     const stats = await sim.stats();
     expect(stats.totals.stop_session).toBe(5);
     expect(stats.sessions.find((s) => s.session_id === generating)!.calls.stop).toBe(2);
+  });
+
+  test('generate mode: a stop while thinking ends the session failed, with an error message, not a pause', async () => {
+    const id = (await client.createSession({ prompt: 'One shot [[sim think=1h]]' })).session_id;
+    await client.stopSession(id);
+    const failed = await waitForStatus(id, 'failed');
+    expect(failed.video_id).toBeNull();
+    expect(failed.messages[0]).toMatchObject({ role: 'model', type: 'error', content: expect.stringContaining('Stopped at your request') });
+    expect(failed.messages.some((m) => m.content.includes('Send a message'))).toBe(false);
+    expect((await sim.stats({ session_id: id })).sessions[0]).toMatchObject({ status: 'failed', halted: false });
+    await expect(client.sendMessage(id, { message: 'continue' })).rejects.toMatchObject({ status: 400, code: 'invalid_parameter' });
+  });
+
+  test('generate mode: a stop while generating fails the session and its video (stopped)', async () => {
+    await sim.configure({ concurrencyLimit: 1 });
+    const id = (await client.createSession({ prompt: 'One shot [[sim think=1ms generate=1h]]' })).session_id;
+    await waitForStatus(id, 'generating');
+    await client.stopSession(id);
+    const failed = await waitForStatus(id, 'failed');
+    expect(failed.messages[0]).toMatchObject({ type: 'error', content: expect.stringContaining('Stopped at your request') });
+    expect(await client.getVideo(failed.video_id!)).toMatchObject({ status: 'failed', failure_code: 'stopped' });
+    // Failed is terminal: the slot is free.
+    await client.createSession({ prompt: 'Next [[sim think=1h]]' });
   });
 
   test('a halted session continues with a message', async () => {

@@ -91,6 +91,20 @@ test('a failed session sends video_agent.fail with the reason', async () => {
   });
 });
 
+test('a generate-mode session stopped mid-render fails: video_agent.fail names the stop', async () => {
+  const { session_id } = await sim
+    .client()
+    .createSession({ prompt: 'One shot [[sim think=1ms generate=1h]]', callback_url: receiverUrl, callback_id: 'wf-stopped' });
+  await eventually(async () => (await sim.client().getSession(session_id)).status === 'generating');
+  await sim.client().stopSession(session_id);
+  await eventually(() => deliveries.length === 1);
+  const { video_id } = await sim.client().getSession(session_id);
+  expect(JSON.parse(deliveries[0]!.rawBody)).toEqual({
+    event_type: 'video_agent.fail',
+    event_data: { session_id, video_id, callback_id: 'wf-stopped', failure_message: expect.stringContaining('Stopped at your request') },
+  });
+});
+
 test('no callback_url, no webhook; reviewing sends none either (only completion and failure do)', async () => {
   const { session_id } = await sim.client().createSession({ prompt: 'Quiet [[sim review=skip think=1ms generate=1ms]]' });
   await runSession('Review only [[sim think=1ms]]', 'wf-review');
