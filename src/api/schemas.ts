@@ -117,3 +117,33 @@ export const ErrorResponseSchema = z
 
 export const HealthSchema = z.object({ ok: z.boolean() });
 export const WebhookAckSchema = z.object({ received: z.boolean(), duplicate: z.boolean().optional() });
+
+export const CapacitySessionSchema = z.object({
+  id: z.string(),
+  tenant: z.string().nullable(),
+  /** Holders: when the slot was granted; waiters: when the session asked. */
+  since: z.string(),
+  /** The session phase, for holders (a parked holder is `reviewing` or `waiting_for_input`). */
+  phase: z.string().nullable(),
+  /** Waiters: 1 = next. */
+  position: z.number().int().nullable(),
+});
+
+export const CapacityResponseSchema = z
+  .object({
+    accounts: z.array(
+      z.object({
+        account: z.string().meta({ description: 'A fingerprint of the HeyGen API key and base URL.' }),
+        limit: z.number().int(),
+        inUse: z.number().int(),
+        queued: z.number().int(),
+        /** Of these, the ones parked at a checkpoint hold a slot while they wait for a person. */
+        parkedHolders: z.number().int(),
+        holders: z.array(CapacitySessionSchema),
+        waiting: z.array(CapacitySessionSchema),
+        /** Holders and waiters of other tenants, counted but not listed. */
+        otherTenants: z.object({ holders: z.number().int(), waiting: z.number().int() }),
+      }),
+    ),
+  })
+  .meta({ id: 'Capacity', description: "The HeyGen job slots: who holds them (parked sessions included) and who waits." });

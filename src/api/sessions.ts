@@ -17,10 +17,11 @@ import type { Logger } from '../logging';
 import { startVideoAgentSession, newSessionId, type SessionHandle } from '../temporal/sessions';
 import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../workflows/search-attributes';
 import { approveSignal, heygenEventSignal, sendMessageSignal, stateQuery, WORKFLOW_TYPE, type videoAgentSession } from '../workflows/session';
+import { GOVERNOR_WORKFLOW_TYPE, governorStateQuery, type GovernorState } from '../workflows/governor';
 import { CHECKPOINT_PHASES, type Action, type Phase, type SessionInput, type SessionState, type VideoInfo } from '../workflows/session-types';
 import { ApiError, notFound } from './errors';
 import type { z } from 'zod';
-import type { CreateSessionBody, ListSessionsResponseSchema } from './schemas';
+import type { CapacityResponseSchema, CreateSessionBody, ListSessionsResponseSchema } from './schemas';
 import { canSee, type Principal } from './tokens';
 import { canonicalJson } from '../canonical-json';
 
@@ -190,6 +191,69 @@ export class SessionsService {
       if (state.video) return state.video;
     }
     throw new ApiError('video_not_ready', `The session has no video${status ? ` (it is ${status})` : ''}.`, { status });
+  }
+
+  /**
+   * The job slots of every HeyGen account the workers use (one governor workflow each): who holds them,
+   * which holders are parked waiting for a person, who waits. Sessions of other tenants are counted only.
+   */
+  async capacity(principal: Principal): Promise<z.infer<typeof CapacityResponseSchema>> {
+    const governors = await this.call(() =>
+      this.client.workflowService.listWorkflowExecutions({
+        namespace: this.config.temporal.namespace,
+        query: `WorkflowType="${GOVERNOR_WORKFLOW_TYPE}" AND ExecutionStatus="Running"`,
+        pageSize: 100,
+      }),
+    );
+    const states = await Promise.all(
+      (governors.executions ?? []).map((execution) =>
+        this.call(() => this.client.workflow.getHandle(execution.execution!.workflowId!).query(governorStateQuery), 'worker', this.config.api.queryTimeoutMs),
+      ),
+    );
+    const phases = await this.phasesOf(states.flatMap((state) => state.holders.map((holder) => holder.sessionId)));
+    const visible = (tenant: string | null) => canSee(principal, tenant);
+    return {
+      accounts: states.map((state: GovernorState) => {
+        const holders = state.holders.map((h) => ({ id: h.sessionId, tenant: h.tenant, since: h.grantedAt, phase: phases.get(h.sessionId) ?? null, position: null }));
+        const waiting = state.waiting.map((w) => ({ id: w.sessionId, tenant: w.tenant, since: w.requestedAt, phase: 'queued', position: w.position }));
+        return {
+          account: state.account,
+          limit: state.limit,
+          inUse: holders.length,
+          queued: waiting.length,
+          parkedHolders: holders.filter((h) => h.phase !== null && (CHECKPOINT_PHASES as readonly string[]).includes(h.phase)).length,
+          holders: holders.filter((h) => visible(h.tenant)),
+          waiting: waiting.filter((w) => visible(w.tenant)),
+          otherTenants: { holders: holders.filter((h) => !visible(h.tenant)).length, waiting: waiting.filter((w) => !visible(w.tenant)).length },
+        };
+      }),
+    };
+  }
+
+  /** The phases (VideoAgentStatus) of running sessions, from visibility: one listing, not a query each. */
+  private async phasesOf(ids: string[]): Promise<Map<string, string>> {
+    const phases = new Map<string, string>();
+    if (ids.length === 0) return phases;
+    const dataConverter = this.client.options.loadedDataConverter;
+    const quoted = ids.map((id) => `"${id.replace(/["\\]/g, '')}"`).join(', ');
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.workflowService.listWorkflowExecutions({
+          namespace: this.config.temporal.namespace,
+          query: `WorkflowType="${WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND WorkflowId IN (${quoted})`,
+          pageSize: 1000,
+          nextPageToken,
+        }),
+      );
+      for (const raw of page.executions ?? []) {
+        const info = await executionInfoFromRaw(raw, dataConverter, raw, this.config.temporal.namespace);
+        const phase = info.typedSearchAttributes.get(VideoAgentStatus);
+        if (phase) phases.set(info.workflowId, phase);
+      }
+      nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+    return phases;
   }
 
   /** Wakes a session because HeyGen sent news. `false` when no such (running) session exists. */

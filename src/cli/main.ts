@@ -21,6 +21,7 @@ Usage:
             [--label name=value]... [--idempotency-key <key>] [--watch]
   vao status <id>
   vao list [--status <phase>] [--limit <n>] [--cursor <cursor>]
+  vao capacity                     HeyGen job slots: who holds them (parked sessions too), who waits
   vao approve <id> [-m <message>] [--idempotency-key <key>]
   vao message <id> -m <message> [--avatar <id>] [--voice <id>] [--file ...]... [--idempotency-key <key>]
   vao stop <id>
@@ -100,6 +101,32 @@ function labels(values: string[] | undefined): Record<string, string> | undefine
       return [pair.slice(0, eq), pair.slice(eq + 1)];
     }),
   );
+}
+
+interface CapacityView {
+  accounts: {
+    account: string;
+    limit: number;
+    inUse: number;
+    queued: number;
+    parkedHolders: number;
+    holders: { id: string; since: string; phase: string | null }[];
+    waiting: { id: string; position: number | null; since: string }[];
+    otherTenants: { holders: number; waiting: number };
+  }[];
+}
+
+function capacityText({ accounts }: CapacityView): string {
+  if (accounts.length === 0) return 'No HeyGen slots are in use (no governor runs yet).';
+  return accounts
+    .map((a) => {
+      const lines = [`HeyGen account ${a.account}: ${a.inUse} of ${a.limit} slots in use (${a.parkedHolders} parked at review), ${a.queued} queued`];
+      if (a.holders.length) lines.push(table([['HOLDER', 'PHASE', 'SINCE'], ...a.holders.map((h) => [h.id, h.phase ?? '-', h.since])]));
+      if (a.waiting.length) lines.push(table([['QUEUED', 'POSITION', 'SINCE'], ...a.waiting.map((w) => [w.id, String(w.position ?? '-'), w.since])]));
+      if (a.otherTenants.holders || a.otherTenants.waiting) lines.push(`Other tenants: ${a.otherTenants.holders} holding, ${a.otherTenants.waiting} queued`);
+      return lines.join('\n');
+    })
+    .join('\n\n');
 }
 
 function needId(positionals: string[], command: string): string {
@@ -208,6 +235,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
       );
       const rows = [['ID', 'STATUS', 'CREATED', 'PROMPT'], ...body.sessions.map((s) => [s.id, s.status ?? '-', s.createdAt, s.promptSummary ?? ''])];
       print(body, body.sessions.length ? `${table(rows)}${body.nextCursor ? `\nMore: vao list --cursor ${body.nextCursor}` : ''}` : 'No sessions.');
+      return EXIT.ok;
+    }
+    case 'capacity': {
+      const { body } = await api.call<CapacityView>('GET', '/v1/capacity');
+      print(body, capacityText(body));
       return EXIT.ok;
     }
     case 'approve':

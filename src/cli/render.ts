@@ -22,9 +22,15 @@ export function elapsed(since: string, now = Date.now()): string {
 
 /** What the session is waiting for, in a few words. */
 export function waitingFor(state: SessionState): string {
+  const { unreachableSince } = state.heygen;
+  const phase = phaseWaitingFor(state);
+  return unreachableSince && !ENDED.includes(state.phase) ? `HeyGen unreachable since ${unreachableSince.slice(11, 16)} UTC, retrying; ${phase}` : phase;
+}
+
+function phaseWaitingFor(state: SessionState): string {
   switch (state.phase) {
     case 'queued':
-      return 'waiting for a free HeyGen slot';
+      return state.queue?.position ? `queued for a HeyGen slot: position ${state.queue.position} of ${state.queue.queued}` : 'waiting for a free HeyGen slot';
     case 'creating':
       return 'creating the HeyGen session';
     case 'thinking':
@@ -60,14 +66,18 @@ export function summary(state: SessionState): string {
     `Phase     ${state.phase} (since ${state.phaseSince})${state.heygenStatus ? `, HeyGen: ${state.heygenStatus}` : ''}${state.progress !== null ? `, ${state.progress}%` : ''}`,
     `Title     ${state.title ?? '-'}`,
     `Prompt    ${state.promptSummary}`,
-    `HeyGen    ${state.heygenSessionId ?? '-'}`,
+    `HeyGen    ${state.heygenSessionId ?? '-'}${state.heygen.unreachableSince ? ` (unreachable since ${state.heygen.unreachableSince}: ${state.heygen.lastError ?? ''})` : ''}`,
+    `Slot      ${state.heygen.slot}${state.queue?.position ? ` (queue position ${state.queue.position} of ${state.queue.queued})` : ''}`,
     `By        ${state.requestedBy ?? '-'}${state.tenant ? ` (tenant ${state.tenant})` : ''}`,
   ];
   if (state.review) {
     const { review } = state;
     lines.push('', `${review.kind === 'storyboard' ? `Storyboard ${review.revision}` : 'Question'} (since ${review.since}, deadline ${review.deadline}):`);
     for (const message of review.messages) lines.push(`  ${message.content}`);
-    for (const resource of review.resources) lines.push(`  - ${resource.type} ${resource.resourceId}: ${resource.url ?? '(no URL)'}`);
+    for (const resource of review.resources) {
+      const where = resource.status === 'ready' ? (resource.url ?? '(no URL)') : `(${resource.status}${resource.note ? `: ${resource.note}` : ''})`;
+      lines.push(`  - ${resource.type ?? 'image'} ${resource.resourceId}: ${where}`);
+    }
     lines.push('', review.kind === 'storyboard' ? `Approve: vao approve ${state.id}   Ask for changes: vao message ${state.id} -m "..."` : `Answer: vao message ${state.id} -m "..."`);
   }
   if (state.video) {

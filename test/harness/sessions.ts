@@ -142,3 +142,9 @@ export async function recordHistory(handle: SessionHandle, name: string): Promis
   if (process.env.RECORD_HISTORIES !== '1') return;
   await writeFile(path.join(HISTORIES, `session-${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
 }
+
+/** The Web UI's status line of a workflow (its current details), read through the metadata query. */
+export async function detailsOf(handle: { query: (name: string) => Promise<unknown> }): Promise<string> {
+  const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+  return metadata.currentDetails ?? '';
+}

@@ -8,6 +8,7 @@ import { requireScope } from '../auth';
 import { ApiError } from '../errors';
 import {
   ApproveBodySchema,
+  CapacityResponseSchema,
   CreateSessionBodySchema,
   CreateSessionResponseSchema,
   DecisionAcceptedSchema,
@@ -22,12 +23,16 @@ import {
 } from '../schemas';
 import { newRequestId, sessionLinks, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
+import { REQUEST_ID_MAX } from '../../workflows/session-types';
 
-/** `Idempotency-Key`: optional, 1-255 visible ASCII characters. Other headers pass through untouched. */
+/**
+ * `Idempotency-Key`: optional, 1-200 visible ASCII characters (on decisions it becomes the signal's
+ * `requestId`, which has the same limit). Other headers pass through untouched.
+ */
 const IdempotencyHeadersSchema = z.looseObject({
   'idempotency-key': z
     .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, { error: 'expected 1-255 visible ASCII characters' })
+    .regex(new RegExp(`^[\\x21-\\x7e]{1,${REQUEST_ID_MAX}}$`), { error: `expected 1-${REQUEST_ID_MAX} visible ASCII characters` })
     .optional()
     .meta({ description: 'Makes the request safe to repeat: the same key returns the first outcome.' }),
 });
@@ -168,6 +173,22 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
       reply.code(202);
       return { id: request.params.id, status: await sessions.stop(principal(request), request.params.id) };
     },
+  );
+
+  routes.get(
+    '/capacity',
+    {
+      preHandler: scope('sessions:read'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'HeyGen job slots',
+        description:
+          'Per HeyGen account: the slot limit, the sessions holding slots (with their phase: parked ones wait for a reviewer) and the queue. Sessions of other tenants are only counted.',
+        security,
+        response: { 200: CapacityResponseSchema, ...errors(...COMMON_ERRORS) },
+      },
+    },
+    async (request) => sessions.capacity(principal(request)),
   );
 
   routes.get(
