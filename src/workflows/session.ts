@@ -968,6 +968,9 @@ function classifyFailure(error: unknown): { type: string; reason: string } {
   if (cause?.type === HEYGEN_FAILURE.accessDenied) return { type: SESSION_FAILURE.heygenRejected, reason: `HeyGen refused our API key or account: ${cause.message}` };
   if (cause?.type === HEYGEN_FAILURE.rejected) return { type: SESSION_FAILURE.heygenRejected, reason: `HeyGen refused a request: ${cause.message}` };
   if (isTransient(error)) return { type: SESSION_FAILURE.heygenUnreachable, reason: `HeyGen could not be reached: ${describeFailure(error)}` };
+  if (error instanceof wf.ActivityFailure) {
+    return { type: SESSION_FAILURE.internal, reason: `Internal error: ${error.activityType ?? 'an activity'} failed: ${describeFailure(error)}` };
+  }
   const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { type: SESSION_FAILURE.internal, reason: `Internal error: ${what}` };
 }

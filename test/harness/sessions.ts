@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config';
+import type { HeyGenClient } from '../../src/heygen/client';
 import { startVideoAgentSession, type SessionHandle } from '../../src/temporal/sessions';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
 import { createVideoAgentWorker } from '../../src/worker';
@@ -39,7 +40,7 @@ export interface SessionHarness {
   /** The simulator's record of the HeyGen session(s) a workflow created. */
   heygenSessions: (workflowId: string) => Promise<Awaited<ReturnType<TestSimulator['stats']>>['sessions']>;
   /** Starts another worker on the same queue (e.g. after killing one). */
-  startWorker: (overrides?: Partial<Config['heygen']>, taskQueue?: string) => Promise<{ worker: Worker; stop: () => Promise<void> }>;
+  startWorker: (overrides?: Partial<Config['heygen']>, taskQueue?: string, heygen?: HeyGenClient) => Promise<{ worker: Worker; stop: () => Promise<void> }>;
   close: () => Promise<void>;
 }
 
@@ -73,7 +74,7 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
   const bundle = await workflowBundle(require.resolve('../../src/workflows'));
   const workers: { stop: () => Promise<void> }[] = [];
 
-  const startWorker = async (overrides: Partial<Config['heygen']> = {}, queue = taskQueue) => {
+  const startWorker = async (overrides: Partial<Config['heygen']> = {}, queue = taskQueue, heygen?: HeyGenClient) => {
     // Installed only with a worker: a Runtime no worker ever used keeps the process from exiting.
     installTemporalRuntime(testLogger, { shutdownSignals: [] });
     const connection = await NativeConnection.connect({ address });
@@ -83,6 +84,7 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
       connection,
       workflowBundle: bundle,
       taskQueue: queue,
+      heygen,
     });
     const running = worker.run();
     const entry = {
