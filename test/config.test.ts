@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       baseUrl: 'http://127.0.0.1:4010',
       webhookUrl: undefined,
       webhookSecret: 'whsec_simulator_local',
+      governor: { maxConcurrent: 10, holdSlotWhileParked: true, reclaimCheckMs: 30_000 },
     });
     expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, workflowBundle: undefined });
     expect(config.api).toEqual({
@@ -64,6 +65,9 @@ describe('loadConfig', () => {
       HEYGEN_API_KEY: 'sk_V2_example',
       HEYGEN_BASE_URL: 'https://api.heygen.com/',
       HEYGEN_WEBHOOK_URL: 'https://vao.example.com/v1/webhooks/heygen',
+      HEYGEN_MAX_CONCURRENT: '20',
+      HEYGEN_HOLD_SLOT_IN_REVIEW: 'false',
+      HEYGEN_SLOT_RECLAIM_INTERVAL: '1m',
       WORKER_SHUTDOWN_GRACE: '45s',
       WORKER_MAX_CONCURRENT_ACTIVITIES: '20',
       TEMPORAL_WORKFLOW_BUNDLE: 'dist/workflow-bundle.js',
@@ -94,6 +98,7 @@ describe('loadConfig', () => {
       baseUrl: 'https://api.heygen.com',
       webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
       webhookSecret: 'whsec_real_secret',
+      governor: { maxConcurrent: 20, holdSlotWhileParked: false, reclaimCheckMs: 60_000 },
     });
     expect(config.dataDir).toBe('/var/lib/vao');
     expect(config.worker).toEqual({ shutdownGraceMs: 45_000, maxConcurrentActivities: 20, workflowBundle: 'dist/workflow-bundle.js' });
@@ -152,6 +157,10 @@ describe('loadConfig', () => {
     ['HEYGEN_WEBHOOK_URL', 'vao.example.com/hook', /http\(s\) URL/],
     ['WORKER_SHUTDOWN_GRACE', 'a while', /duration such as 30s/],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0', /whole number above 0/],
+    ['HEYGEN_MAX_CONCURRENT', '-1', /whole number \(0 turns the governor off\)/],
+    ['HEYGEN_MAX_CONCURRENT', 'ten', /whole number/],
+    ['HEYGEN_HOLD_SLOT_IN_REVIEW', 'sometimes', /true or false/],
+    ['HEYGEN_SLOT_RECLAIM_INTERVAL', 'often', /duration such as 30s/],
     ['API_RATE_LIMIT', 'lots', /whole number above 0/],
     ['API_QUERY_TIMEOUT', 'briefly', /duration such as 30s/],
     ['SESSION_TIMING', '{"pollInitial":"soon"}', /duration/],

@@ -18,7 +18,7 @@ import { startVideoAgentSession, newSessionId, type SessionHandle } from '../tem
 import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../workflows/search-attributes';
 import { approveSignal, heygenEventSignal, sendMessageSignal, stateQuery, WORKFLOW_TYPE, type videoAgentSession } from '../workflows/session';
 import { GOVERNOR_WORKFLOW_TYPE, governorStateQuery, type GovernorState } from '../workflows/governor';
-import { CHECKPOINT_PHASES, type Action, type Phase, type SessionInput, type SessionState, type VideoInfo } from '../workflows/session-types';
+import { CHECKPOINT_PHASES, FINAL_PHASES, type Action, type Phase, type SessionInput, type SessionState, type VideoInfo } from '../workflows/session-types';
 import { ApiError, notFound } from './errors';
 import type { z } from 'zod';
 import type { CapacityResponseSchema, CreateSessionBody, ListSessionsResponseSchema } from './schemas';
@@ -27,6 +27,7 @@ import { canonicalJson } from '../canonical-json';
 
 const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
 const OUTCOME_POLL_MS = 100;
 
@@ -150,6 +151,10 @@ export class SessionsService {
       });
     }
     const before = await this.tryReadState(handle, this.config.api.queryTimeoutMs);
+    // The session has ended (its workflow may still be telling HeyGen to stop, or giving back its slot).
+    if (before && FINAL_PHASES.includes(before.phase)) {
+      throw new ApiError('session_finished', `The session has finished (${before.phase}).`, { status: before.phase });
+    }
     if (before) {
       const earlier = before.actions.find((action) => action.requestId === decision.requestId);
       if (earlier && earlier.outcome !== 'pending') return this.outcomeOf(earlier, before);
@@ -178,6 +183,8 @@ export class SessionsService {
   async stop(principal: Principal, id: string): Promise<'stopping' | 'finished'> {
     const { handle, description } = await this.owned(principal, id);
     if (description.status.name !== 'RUNNING') return 'finished';
+    const state = await this.tryReadState(handle, this.config.api.queryTimeoutMs);
+    if (state && FINAL_PHASES.includes(state.phase)) return 'finished';
     await this.call(() => handle.cancel());
     this.logger.info({ id, by: principal.name }, 'session stop requested');
     return 'stopping';
@@ -201,7 +208,8 @@ export class SessionsService {
     const governors = await this.call(() =>
       this.client.workflowService.listWorkflowExecutions({
         namespace: this.config.temporal.namespace,
-        query: `WorkflowType="${GOVERNOR_WORKFLOW_TYPE}" AND ExecutionStatus="Running"`,
+        // The governors our workers run (one per HeyGen account they use), not those of other deployments.
+        query: `WorkflowType="${GOVERNOR_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND TaskQueue="${this.config.temporal.taskQueue}"`,
         pageSize: 100,
       }),
     );
@@ -336,6 +344,10 @@ export class SessionsService {
           : new ApiError('temporal_unavailable', 'Temporal did not answer in time.');
       }
       if (code === GRPC_UNAVAILABLE) throw new ApiError('temporal_unavailable', 'Temporal is not reachable.');
+      // A query with no worker polling the task queue ("no poller seen ... worker may be down").
+      if (code === GRPC_FAILED_PRECONDITION && waitingFor === 'worker') {
+        throw new ApiError('worker_unavailable', 'No worker answered in time; the session is safe and continues when a worker runs.');
+      }
       throw error;
     }
   }

@@ -775,9 +775,10 @@ class SessionRun {
   }
 
   private async endCompleted(): Promise<SessionResult> {
+    // The slot first, so the phase turns `completed` in the workflow task that completes the workflow.
+    await this.releaseSlot('completed');
     this.setPhase('completed');
     this.settleWaitingDecisions('the session has completed');
-    await this.releaseSlot('completed');
     return this.state;
   }
 

@@ -63,6 +63,8 @@ test('stop mid-way: the session ends stopped and HeyGen is stopped once', async 
   await waitForApiPhase(api, body.id, 'generating');
   expect((await api.call('POST', `/v1/sessions/${body.id}/stop`)).status).toBe(202);
   await waitForApiPhase(api, body.id, 'stopped');
+  // The phase turns `stopped` first; HeyGen is told right after (retried if it cannot be reached).
+  await api.sessions.client.workflow.getHandle(body.id).result().catch(() => undefined);
   expect((await api.sessions.heygenSessions(body.id))[0]!.calls.stop).toBe(1);
 });
 

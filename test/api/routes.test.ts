@@ -198,6 +198,7 @@ describe('stop and video', () => {
     await waitForApiPhase(api, body.id, 'stopped');
     const second = await api.call('POST', `/v1/sessions/${body.id}/stop`);
     expect([second.status, second.body]).toEqual([202, { id: body.id, status: 'finished' }]);
+    await api.sessions.client.workflow.getHandle(body.id).result().catch(() => undefined);
     expect((await api.sessions.heygenSessions(body.id))[0]!.calls.stop).toBe(1);
   });
 

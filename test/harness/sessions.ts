@@ -138,11 +138,11 @@ const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
 
 /**
  * With RECORD_HISTORIES=1, saves the workflow's history as a replay fixture
- * (test/fixtures/histories/session-<name>.json); test/workflows/replay.test.ts replays them all.
+ * (test/fixtures/histories/<kind>-<name>.json); test/workflows/replay.test.ts replays them all.
  */
-export async function recordHistory(handle: SessionHandle, name: string): Promise<void> {
+export async function recordHistory(handle: { fetchHistory: SessionHandle['fetchHistory'] }, name: string, kind: 'session' | 'governor' = 'session'): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  await writeFile(path.join(HISTORIES, `session-${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
+  await writeFile(path.join(HISTORIES, `${kind}-${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
 }
 
 /** The Web UI's status line of a workflow (its current details), read through the metadata query. */

@@ -4,7 +4,7 @@
  * and storyboard images are read one by one, so images that do not come never hold up or fail a review.
  */
 import { approveSignal } from '../../src/workflows/session';
-import { detailsOf, startSessionHarness, type SessionHarness } from '../harness/sessions';
+import { detailsOf, recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { eventually } from '../harness/wait';
 
 let h: SessionHarness;
@@ -32,6 +32,7 @@ test('reads that keep failing: the session says HeyGen is unreachable, retries, 
   const [heygen] = await h.heygenSessions(handle.workflowId);
   console.log(`outage of 6 failed reads: ${heygen!.calls.get} status reads answered, unreachable since ${unreachable.heygen.unreachableSince}, completed`);
   expect((await h.sim.stats()).faults_injected['503']).toBeGreaterThanOrEqual(6);
+  await recordHistory(handle, 'unreachable-then-back');
 });
 
 test('storyboard images that do not come show as loading; the review goes on and the session completes', async () => {
@@ -61,4 +62,6 @@ test('images that fail only at first are filled in when they arrive', async () =
   expect(filled.phase).toBe('reviewing');
   expect(filled.review!.resources.map((r) => r.url)).toEqual([expect.stringContaining('/media/resources/'), expect.stringContaining('/media/resources/')]);
   await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  await recordHistory(handle, 'images-filled-later');
 });

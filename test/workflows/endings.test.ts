@@ -12,7 +12,7 @@ import { SESSION_FAILURE } from '../../src/workflows/failure-types';
 import { VideoAgentStatus } from '../../src/workflows/search-attributes';
 import { approveSignal } from '../../src/workflows/session';
 import type { SessionInput, SessionState } from '../../src/workflows/session-types';
-import { detailsOf, startSessionHarness, type SessionHarness } from '../harness/sessions';
+import { detailsOf, recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { uniqueId } from '../harness/temporal';
 
 let h: SessionHarness;
@@ -43,6 +43,8 @@ interface Ending {
   type: string;
   /** Whether HeyGen may still have been running, and so must be told to stop. */
   stops: 0 | 1;
+  /** Kept as a replay fixture under this name. */
+  record?: string;
 }
 
 const ENDINGS: Ending[] = [
@@ -79,9 +81,10 @@ const ENDINGS: Ending[] = [
     phase: 'failed',
     type: SESSION_FAILURE.heygenUnreachable,
     stops: 1,
+    record: 'unreachable-until-deadline',
   },
   { name: 'HeyGen refuses our key', input: { prompt: 'x' }, taskQueue: queues.badKey, phase: 'failed', type: SESSION_FAILURE.heygenRejected, stops: 0 },
-  { name: 'a bug in our code', input: { prompt: 'x [[sim think=1h]]' }, taskQueue: queues.buggy, phase: 'failed', type: SESSION_FAILURE.internal, stops: 1 },
+  { name: 'a bug in our code', input: { prompt: 'x [[sim think=1h]]' }, taskQueue: queues.buggy, phase: 'failed', type: SESSION_FAILURE.internal, stops: 1, record: 'internal-error' },
   {
     name: 'no review decision before the deadline (onTimeout stop)',
     input: { prompt: 'x [[sim think=50s]]', review: { timeout: '1s', onTimeout: 'stop' } },
@@ -113,6 +116,7 @@ const ENDINGS: Ending[] = [
     phase: 'stopped',
     type: SESSION_FAILURE.stopped,
     stops: 1,
+    record: 'stopped-with-decisions-waiting',
   },
 ];
 
@@ -144,6 +148,7 @@ test.each(ENDINGS)('$name → $phase ($type)', async (ending) => {
   expect(state.heygen.slot).toBe('released');
   expect(state.actions.filter((action) => action.outcome === 'pending')).toEqual([]);
   expect(await detailsOf(handle)).not.toBe('');
+  if (ending.record) await recordHistory(handle, ending.record);
 
   if (ending.phase === 'failed') {
     expect(outcome).toHaveProperty('error');

@@ -10,7 +10,7 @@ import type { SessionHandle } from '../../src/temporal/sessions';
 import { governorStateQuery, governorWorkflowId, type GovernorState } from '../../src/workflows/governor';
 import { VideoAgentStatus } from '../../src/workflows/search-attributes';
 import { approveSignal } from '../../src/workflows/session';
-import { detailsOf, startSessionHarness, type SessionHarness } from '../harness/sessions';
+import { detailsOf, recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { eventually } from '../harness/wait';
 
 const harnesses: SessionHarness[] = [];
@@ -57,6 +57,10 @@ test('a session waits in `queued` while the slots are held, and gets one when a 
   expect(review.heygen.slot).toBe('held');
   expect(await governorState(h)).toMatchObject({ holders: [expect.objectContaining({ sessionId: second.workflowId })], waiting: [], granted: 2, released: 1 });
   console.log(`governor: ${JSON.stringify(await governorState(h))}`);
+  await second.signal(approveSignal, { requestId: 'go' });
+  expect((await second.result()).phase).toBe('completed');
+  await recordHistory(second, 'queued');
+  await recordHistory(governorOf(h), 'grants-and-releases', 'governor');
 });
 
 test('a holder terminated by force has its slot reclaimed', async () => {
@@ -71,6 +75,7 @@ test('a holder terminated by force has its slot reclaimed', async () => {
   const governor = await governorState(h);
   console.log(`reclaim: reclaimed=${governor.reclaimed}, holders=${governor.holders.map((x) => x.sessionId).join(',')}`);
   expect(governor).toMatchObject({ reclaimed: 1, holders: [expect.objectContaining({ sessionId: waiter.workflowId })] });
+  await recordHistory(governorOf(h), 'reclaim', 'governor');
 });
 
 test('a session stopped while queued leaves the queue; one that waits past maxQueued expires', async () => {

@@ -1,7 +1,7 @@
 /**
- * Histories recorded from real session runs (test/fixtures/histories/session-*.json, written by
- * `RECORD_HISTORIES=1 npx jest test/workflows/session.test.ts`) replay against the current workflow
- * code. A change that would break running sessions fails here before it ships.
+ * Histories recorded from real runs (test/fixtures/histories/session-*.json and governor-*.json, written
+ * by `RECORD_HISTORIES=1 npx jest test/workflows/session.test.ts test/workflows/governor.test.ts`) replay
+ * against the current workflow code. A change that would break running sessions fails here before it ships.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,8 +13,9 @@ const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
 
 test('every recorded session history replays deterministically', async () => {
   installTemporalRuntime(testLogger);
-  const files = (await readdir(HISTORIES)).filter((file) => file.startsWith('session-') && file.endsWith('.json')).sort();
-  expect(files.length).toBeGreaterThanOrEqual(9);
+  const files = (await readdir(HISTORIES)).filter((file) => /^(session|governor)-.*\.json$/.test(file)).sort();
+  expect(files.filter((file) => file.startsWith('session-')).length).toBeGreaterThanOrEqual(11);
+  expect(files.filter((file) => file.startsWith('governor-')).length).toBeGreaterThanOrEqual(2);
   const histories = await Promise.all(
     files.map(async (file) => ({ workflowId: file.replace(/\.json$/, ''), history: JSON.parse(await readFile(path.join(HISTORIES, file), 'utf8')) as unknown })),
   );
