@@ -37,7 +37,7 @@ export function heygenAccountId(baseUrl: string, apiKey: string): string {
 export function createGovernorActivities({ client, account, settings, logger }: GovernorActivityDeps) {
   return {
     /** Puts the session in the account's queue (idempotent: asking again while queued or holding is harmless). */
-    async requestHeyGenSlot(input: { sessionId: string; tenant: string | null }): Promise<SlotTicket> {
+    async requestHeyGenSlot(input: { sessionId: string; tenant: string | null; requestedAt: string }): Promise<SlotTicket> {
       if (settings.maxConcurrent === 0) return { governed: false };
       const governorId = governorWorkflowId(account);
       await client.workflow.signalWithStart(heygenGovernor, {
@@ -45,7 +45,7 @@ export function createGovernorActivities({ client, account, settings, logger }: 
         taskQueue: activityInfo().taskQueue,
         args: [{ account, limit: settings.maxConcurrent, reclaimCheckMs: settings.reclaimCheckMs }],
         signal: acquireSlotSignal,
-        signalArgs: [{ sessionId: input.sessionId, tenant: input.tenant, limit: settings.maxConcurrent }],
+        signalArgs: [{ sessionId: input.sessionId, tenant: input.tenant, requestedAt: input.requestedAt, limit: settings.maxConcurrent }],
         staticSummary: `HeyGen job slots of account ${account}`,
       });
       return { governed: true, account, governorId, holdSlotWhileParked: settings.holdSlotWhileParked };

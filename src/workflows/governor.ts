@@ -22,6 +22,8 @@ export const governorWorkflowId = (account: string): string => `heygen-governor-
 export interface AcquireSlot {
   sessionId: string;
   tenant: string | null;
+  /** When the session started waiting (ISO): its place in the FIFO order. */
+  requestedAt: string;
   /** The slot count the asking worker is configured with (HEYGEN_MAX_CONCURRENT); the latest wins. */
   limit: number;
 }
@@ -100,7 +102,7 @@ export async function heygenGovernor(input: GovernorInput): Promise<void> {
   wf.setHandler(acquireSlotSignal, (request) => {
     limit = request.limit;
     if (holders.has(request.sessionId)) regrant.add(request.sessionId);
-    else queue.enqueue({ sessionId: request.sessionId, tenant: request.tenant, requestedAt: new Date().toISOString() });
+    else queue.enqueue({ sessionId: request.sessionId, tenant: request.tenant, requestedAt: request.requestedAt });
     changed = true;
   });
   wf.setHandler(releaseSlotSignal, ({ sessionId }) => {

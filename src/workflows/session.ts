@@ -155,6 +155,8 @@ class SessionRun {
   /** Human decisions in arrival order, applied one at a time. */
   private readonly decisions: Decision[] = [];
   private applying: Decision | undefined;
+  /** Background reads of storyboard images still loading; cancelled when the checkpoint is over. */
+  private imageLoads: wf.CancellationScope | undefined;
   private poked = false;
   private unknownStatusCount = 0;
   private readonly quickReads: HeyGenActivities;
@@ -361,21 +363,31 @@ class SessionRun {
    */
   private async acquireSlot(): Promise<void> {
     if (this.state.heygen.slot === 'held') return;
-    const since = Date.now();
-    const ticket = await this.governor.requestHeyGenSlot({ sessionId: wf.workflowInfo().workflowId, tenant: this.state.tenant });
+    // A first slot is asked for as of the session's start (FIFO by start, whenever the request arrives);
+    // across continue-as-new the place in the queue and its deadline stay as they were.
+    const info = wf.workflowInfo();
+    const since = this.state.queue ? Date.parse(this.state.queue.since) : this.state.heygen.slot === 'none' ? info.startTime.getTime() : Date.now();
+    const ticket = await this.governor.requestHeyGenSlot({ sessionId: info.workflowId, tenant: this.state.tenant, requestedAt: iso(since) });
     if (!ticket.governed) return;
     this.governorId = ticket.governorId;
     this.holdSlotWhileParked = ticket.holdSlotWhileParked;
     if (!this.slotGranted) {
+      if (this.state.heygen.slot !== 'waiting') this.state.heygen.slotSince = iso(since);
       this.state.heygen.slot = 'waiting';
-      this.state.heygen.slotSince = iso(since);
-      this.state.queue = { account: ticket.account, position: null, queued: null, since: iso(since), updatedAt: null };
+      this.state.queue ??= { account: ticket.account, position: null, queued: null, since: iso(since), updatedAt: null };
       if (this.state.phase === 'creating') this.setPhase('queued');
       else this.refreshDetails();
       const deadline = since + this.timing.maxQueued;
-      const granted = await wf.condition(() => this.slotGranted, Math.max(deadline - Date.now(), 1), { summary: 'wait for a HeyGen job slot' });
-      if (!granted) {
-        throw new Expiry(`No HeyGen job slot became free within ${formatDuration(this.timing.maxQueued)}`, SESSION_FAILURE.queueTimedOut);
+      for (;;) {
+        // Position updates add history while a session waits: a long wait continues as new.
+        await wf.condition(() => this.slotGranted || wf.workflowInfo().continueAsNewSuggested, Math.max(deadline - Date.now(), 1), {
+          summary: 'wait for a HeyGen job slot',
+        });
+        if (this.slotGranted) break;
+        if (Date.now() >= deadline) {
+          throw new Expiry(`No HeyGen job slot became free within ${formatDuration(this.timing.maxQueued)}`, SESSION_FAILURE.queueTimedOut);
+        }
+        await this.continueAsNewIfSuggested();
       }
     }
     this.state.heygen.slot = 'held';
@@ -558,7 +570,7 @@ class SessionRun {
       const resourceId = resourceIds[index]!;
       if (isTransient(read.reason)) {
         this.fillResource(packet, pendingResource(resourceId, 'loading', `HeyGen did not answer yet (${describeFailure(read.reason)}); retrying`));
-        void this.loadImageLater(packet, resourceId);
+        this.loadImageLater(packet, resourceId);
       } else {
         this.fillResource(packet, pendingResource(resourceId, 'unavailable', describeFailure(read.reason)));
       }
@@ -566,21 +578,29 @@ class SessionRun {
     this.touch();
   }
 
-  /** Keeps reading one image until it arrives or the review deadline passes. Never throws. */
-  private async loadImageLater(packet: ReviewPacket, resourceId: string): Promise<void> {
-    try {
-      const patient = this.patientActivities('read', Date.parse(packet.deadline) - Date.now());
-      this.fillResource(packet, await patient.getHeyGenResource({ sessionId: this.sessionId(), resourceId }));
-    } catch (error) {
-      if (!wf.isCancellation(error)) this.fillResource(packet, pendingResource(resourceId, 'unavailable', describeFailure(error)));
-    }
+  /** Keeps reading one image until it arrives, the review deadline passes or the checkpoint is over. Never throws. */
+  private loadImageLater(packet: ReviewPacket, resourceId: string): void {
+    this.imageLoads ??= new wf.CancellationScope();
+    void this.imageLoads.run(async () => {
+      try {
+        const patient = this.patientActivities('read', Date.parse(packet.deadline) - Date.now());
+        this.fillResource(packet, await patient.getHeyGenResource({ sessionId: this.sessionId(), resourceId }));
+      } catch (error) {
+        if (!wf.isCancellation(error)) this.fillResource(packet, pendingResource(resourceId, 'unavailable', describeFailure(error)));
+      }
+    });
+  }
+
+  private stopImageLoads(): void {
+    this.imageLoads?.cancel();
+    this.imageLoads = undefined;
   }
 
   /** After continue-as-new: images the previous run was still loading. */
   private resumeImageLoads(): void {
     const packet = this.state.review;
     if (!packet || !CHECKPOINT_PHASES.includes(this.state.phase)) return;
-    for (const resource of packet.resources) if (resource.status === 'loading') void this.loadImageLater(packet, resource.resourceId);
+    for (const resource of packet.resources) if (resource.status === 'loading') this.loadImageLater(packet, resource.resourceId);
   }
 
   private fillResource(packet: ReviewPacket, resource: ResourceInfo): void {
@@ -594,7 +614,7 @@ class SessionRun {
     const key = decision.requestId ?? `action-${this.actionCount}-${decision.kind}`;
     this.applying = decision;
     try {
-      await this.acquireSlot(); // given back while parked, under HEYGEN_HOLD_SLOT_IN_REVIEW=false
+      if (this.state.heygen.slot === 'released') await this.acquireSlot(); // given back while parked (HEYGEN_HOLD_SLOT_IN_REVIEW=false)
       await this.callHeyGen(
         'sendHeyGenMessage',
         [
@@ -621,6 +641,7 @@ class SessionRun {
       throw error;
     }
     this.applying = undefined;
+    this.stopImageLoads();
     this.settle(decision.action, 'applied');
     this.settleWaitingDecisions(`superseded: the ${decision.kind} by ${decision.by ?? 'system'} was applied first and the session left the checkpoint`);
     this.lastSentWasApproval = decision.autoProceed;
@@ -753,15 +774,16 @@ class SessionRun {
     });
   }
 
+  /** A call keeps failing: HeyGen cannot be reached, or (429) refuses for now; either way we retry. */
   private markUnreachable(error: unknown): void {
-    this.state.heygen.unreachableSince ??= iso(Date.now());
+    if (httpStatusOf(error) !== 429) this.state.heygen.unreachableSince ??= iso(Date.now());
     this.state.heygen.lastError = describeFailure(error);
-    wf.log.warn('HeyGen unreachable; retrying', { error: this.state.heygen.lastError });
+    wf.log.warn('HeyGen calls keep failing; retrying', { error: this.state.heygen.lastError });
     this.refreshDetails();
   }
 
   private markReachable(): void {
-    if (this.state.heygen.unreachableSince === null) return;
+    if (this.state.heygen.unreachableSince === null && this.state.heygen.lastError === null) return;
     this.state.heygen.unreachableSince = null;
     this.state.heygen.lastError = null;
     this.refreshDetails();
@@ -775,6 +797,7 @@ class SessionRun {
   }
 
   private async endCompleted(): Promise<SessionResult> {
+    this.stopImageLoads();
     // The slot first, so the phase turns `completed` in the workflow task that completes the workflow.
     await this.releaseSlot('completed');
     this.setPhase('completed');
@@ -783,6 +806,7 @@ class SessionRun {
   }
 
   private async endExpired(expiry: Expiry): Promise<SessionResult> {
+    this.stopImageLoads();
     this.state.error = { reason: expiry.reason, type: expiry.type };
     this.setPhase('expired');
     this.settleWaitingDecisions(`the session expired: ${expiry.reason}`);
@@ -792,6 +816,7 @@ class SessionRun {
   }
 
   private async endStopped(): Promise<void> {
+    this.stopImageLoads();
     this.recordAction('stop', null, null, 'applied', 'workflow cancelled');
     this.state.error = { reason: 'Stopped on request (the workflow was cancelled)', type: SESSION_FAILURE.stopped };
     this.setPhase('stopped');
@@ -803,6 +828,7 @@ class SessionRun {
   /** Ends the session as failed, whatever the error, and returns the failure the workflow fails with. */
   private async endFailed(error: unknown): Promise<wf.ApplicationFailure> {
     const { type, reason } = classifyFailure(error);
+    this.stopImageLoads();
     this.state.error = { reason, type };
     this.setPhase('failed');
     this.settleWaitingDecisions(`the session failed: ${reason}`);
@@ -897,9 +923,11 @@ class SessionRun {
   /** The status line of the Temporal Web UI. */
   private details(): string {
     const line = this.phaseLine();
-    const { unreachableSince } = this.state.heygen;
-    if (unreachableSince === null || FINAL_PHASES.includes(this.state.phase)) return line;
-    return `**HeyGen unreachable since ${clock(Date.parse(unreachableSince))}, retrying** · ${line}`;
+    const { unreachableSince, lastError } = this.state.heygen;
+    if (FINAL_PHASES.includes(this.state.phase)) return line;
+    if (unreachableSince !== null) return `**HeyGen unreachable since ${clock(Date.parse(unreachableSince))}, retrying** · ${line}`;
+    if (lastError !== null) return `**HeyGen refuses for now (${lastError.slice(0, 120)}), retrying** · ${line}`;
+    return line;
   }
 
   private phaseLine(): string {
@@ -953,6 +981,12 @@ function isRejection(error: unknown): boolean {
 function isTransient(error: unknown): boolean {
   if (!(error instanceof wf.ActivityFailure)) return false;
   return heygenCause(error)?.type === HEYGEN_FAILURE.unavailable || error.cause instanceof wf.TimeoutFailure;
+}
+
+/** The HTTP status HeyGen answered a failed call with, if it answered. */
+function httpStatusOf(error: unknown): number | undefined {
+  const details = heygenCause(error)?.details?.[0] as { status?: unknown } | undefined;
+  return typeof details?.status === 'number' ? details.status : undefined;
 }
 
 function describeFailure(error: unknown): string {

@@ -1,5 +1,6 @@
 /**
- * The order in which queued sessions get a HeyGen job slot: first come, first served within a tenant,
+ * The order in which queued sessions get a HeyGen job slot: first come (by when the session started,
+ * not when its request happened to arrive), first served within a tenant,
  * and round robin across tenants, so one tenant's burst of 100 waits its turn behind another tenant's
  * single session instead of starving it. Pure data, so the governor workflow can carry it across
  * continue-as-new and tests can check the order without a server.
@@ -10,11 +11,12 @@ export interface SlotRequest {
   sessionId: string;
   /** Tenants share slots fairly; sessions without a tenant count as one tenant of their own. */
   tenant: string | null;
+  /** When the session started waiting (its start, for a first slot): the FIFO order, whenever it arrives. */
   requestedAt: string;
 }
 
 export interface SlotQueueSnapshot {
-  /** Waiting requests in arrival order. */
+  /** Waiting requests, oldest `requestedAt` first. */
   waiting: SlotRequest[];
   /** Tenants with waiting requests, in the order they are served next. */
   rotation: string[];
@@ -39,9 +41,11 @@ export class SlotQueue {
     return this.waiting.some((request) => request.sessionId === sessionId);
   }
 
+  /** Queues a request in the order sessions were started (`requestedAt`), whenever it arrives. */
   enqueue(request: SlotRequest): void {
     if (this.has(request.sessionId)) return;
-    this.waiting.push(request);
+    const later = this.waiting.findIndex((waiting) => waiting.requestedAt > request.requestedAt);
+    this.waiting.splice(later < 0 ? this.waiting.length : later, 0, request);
     const key = tenantKey(request.tenant);
     if (!this.rotation.includes(key)) this.rotation.push(key);
   }

@@ -25,6 +25,7 @@ export interface SimulatorStats {
     halted: boolean;
     storyboards: number;
     video_ids: string[];
+    created_at: string;
     calls: { get: number; message: number; stop: number; resource: number; videos: number; video: number };
     messages: { message: string; auto_proceed: boolean | null; at: string }[];
     webhooks: { events: number; attempts: number; delivered: number; failed_attempts: number; dropped: number; duplicated: number };
