@@ -183,8 +183,8 @@ export class SessionsService {
   async stop(principal: Principal, id: string): Promise<'stopping' | 'finished'> {
     const { handle, description } = await this.owned(principal, id);
     if (description.status.name !== 'RUNNING') return 'finished';
-    const state = await this.tryReadState(handle, this.config.api.queryTimeoutMs);
-    if (state && FINAL_PHASES.includes(state.phase)) return 'finished';
+    // Ended, and still telling HeyGen to stop or giving back its slot: nothing more to stop.
+    if (FINAL_PHASES.includes(description.typedSearchAttributes.get(VideoAgentStatus) as Phase)) return 'finished';
     await this.call(() => handle.cancel());
     this.logger.info({ id, by: principal.name }, 'session stop requested');
     return 'stopping';
