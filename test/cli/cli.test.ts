@@ -114,6 +114,18 @@ describe('the session commands', () => {
     expect((await vao(['list', '--status', 'expired'])).stdout.trim()).toBe('No sessions.');
   });
 
+  test('capacity shows which sessions hold HeyGen slots, parked ones too', async () => {
+    const { stdout } = await vao(['start', '--prompt', 'Parked for capacity [[sim think=50s]]', '--json']);
+    const { id } = JSON.parse(stdout) as { id: string };
+    await waitForApiPhase(api, id, 'reviewing');
+    const capacity = await vao(['capacity']);
+    expect(capacity.code).toBe(0);
+    expect(capacity.stdout).toMatch(/^HeyGen account [0-9a-f]{16}: \d+ of 1000 slots in use \(\d+ parked at review\), 0 queued$/m);
+    expect(capacity.stdout).toMatch(new RegExp(`${id}\\s+reviewing\\s+\\S+`));
+    const json = JSON.parse((await vao(['capacity', '--json'])).stdout) as { accounts: { holders: { id: string }[] }[] };
+    expect(json.accounts[0]!.holders.map((h) => h.id)).toContain(id);
+  });
+
   test('stop, and stop again', async () => {
     const { stdout } = await vao(['start', '--prompt', 'Stopped [[sim think=1h]]', '--json']);
     const { id } = JSON.parse(stdout) as { id: string };
@@ -181,6 +193,6 @@ describe('errors', () => {
   test('--help lists every command', async () => {
     const run = await vao(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['start', 'status', 'list', 'approve', 'message', 'stop', 'video', 'watch']) expect(run.stdout).toContain(`vao ${command}`);
+    for (const command of ['start', 'status', 'list', 'capacity', 'approve', 'message', 'stop', 'video', 'watch']) expect(run.stdout).toContain(`vao ${command}`);
   });
 });
