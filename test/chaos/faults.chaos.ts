@@ -36,10 +36,12 @@ interface Outcome {
   /** The storyboard images as the reviewer first saw them (person-approved sessions only). */
   imagesAtReview: ResourceInfo['status'][];
   result: SessionState;
+  ms: number;
 }
 
 async function runOne(index: number): Promise<Outcome> {
   const approvedByPerson = index % 2 === 1;
+  const started = Date.now();
   const handle = await h.start({
     prompt: `Bad day ${index + 1} [[sim think=2000s generate=2000s scenes=4]]`,
     autoApprove: !approvedByPerson,
@@ -59,7 +61,8 @@ async function runOne(index: number): Promise<Outcome> {
     imagesAtReview = review.review!.resources.map((resource) => resource.status);
     await handle.signal(approveSignal, { requestId: `chaos-approve-${index + 1}`, by: 'chaos' });
   }
-  return { handle, approvedByPerson, imagesAtReview, result: await handle.result() };
+  const result = await handle.result();
+  return { handle, approvedByPerson, imagesAtReview, result, ms: Date.now() - started };
 }
 
 test('20 sessions through 60% faults all complete, with one HeyGen session each and one message per approval', async () => {
@@ -74,6 +77,7 @@ test('20 sessions through 60% faults all complete, with one HeyGen session each 
   const approved = outcomes.map((outcome, index) => ({ ...outcome, messages: messageCounts[index]! })).filter((outcome) => outcome.approvedByPerson);
   const images = approved.flatMap((outcome) => outcome.imagesAtReview);
   const count = (status: ResourceInfo['status']) => images.filter((s) => s === status).length;
+  const seconds = outcomes.map((outcome) => Math.round(outcome.ms / 1000)).sort((a, b) => a - b);
   const completed = outcomes.filter((outcome) => outcome.result.phase === 'completed').length;
   const faults = Object.entries(stats.faults_injected).map(([kind, n]) => `${kind} ${n}`).join(', ');
   const totalCalls = Object.values(stats.totals).reduce((sum, n) => sum + n, 0);
@@ -82,7 +86,8 @@ test('20 sessions through 60% faults all complete, with one HeyGen session each 
     .reduce((sum, [, n]) => sum + n, 0);
 
   report(
-    `faults: ${N} sessions (${approved.length} approved by a person), ${completed} completed in ${Math.round(elapsed / 1000)} s; ` +
+    `faults: ${N} sessions (${approved.length} approved by a person), ${completed} completed in ${Math.round(elapsed / 1000)} s ` +
+      `(per session ${seconds[0]}-${seconds[N - 1]} s, median ${seconds[N / 2]} s); ` +
       `faults injected: ${faults} over ${totalCalls} HeyGen calls (${failedResponses} non-2xx responses), idempotent replays ${stats.idempotent_replays}; ` +
       `HeyGen sessions per workflow: ${heygenCounts.join(',')}; messages per approved session: ${approved.map((outcome) => outcome.messages).join(',')}; ` +
       `storyboard images at review: ${count('ready')} ready, ${count('loading')} loading, ${count('unavailable')} unavailable`,
