@@ -4,21 +4,13 @@
  * `npm test`: jest.config.js matches only *.test.ts.
  * @type {import('jest').Config}
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS config extending the main one
+const base = require('./jest.config.js');
+
 module.exports = {
-  testEnvironment: 'node',
-  // zod keeps its config on a global; Jest 30's global clean-up between files would warn about it.
-  testEnvironmentOptions: { globalsCleanup: 'off' },
+  ...base,
   roots: ['<rootDir>/test/chaos'],
   testMatch: ['**/*.chaos.ts'],
-  transform: {
-    '^.+\\.(t|j)s$': [
-      '@swc/jest',
-      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
-    ],
-  },
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie|@apidevtools/json-schema-ref-parser)/)'],
-  globalSetup: '<rootDir>/test/harness/global-setup.ts',
-  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   setupFiles: ['<rootDir>/test/chaos/setup.ts'],
   // The outage scenario alone keeps HeyGen away for 5 minutes (CHAOS_OUTAGE_MS).
   testTimeout: 10 * 60_000,
