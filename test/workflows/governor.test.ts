@@ -9,8 +9,9 @@ import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
 import type { SessionHandle } from '../../src/temporal/sessions';
 import { governorStateQuery, governorWorkflowId, type GovernorState } from '../../src/workflows/governor';
 import { VideoAgentStatus } from '../../src/workflows/search-attributes';
-import { approveSignal } from '../../src/workflows/session';
-import { detailsOf, recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
+import { approveSignal, videoAgentSession } from '../../src/workflows/session';
+import { detailsOf, FAST_TIMING, recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
+import { uniqueId } from '../harness/temporal';
 import { eventually } from '../harness/wait';
 
 const harnesses: SessionHarness[] = [];
@@ -130,4 +131,51 @@ test('without a governor, a create that HeyGen refuses for its cap (429) is retr
   const stats = await h.sim.stats();
   console.log(`429 at create: ${stats.responses['create_session 429'] ?? 0} refusals, then created`);
   expect(stats.responses['create_session 429']).toBeGreaterThan(0);
+});
+
+test('a holder whose run times out has its slot reclaimed', async () => {
+  const h = await harness({ HEYGEN_MAX_CONCURRENT: '1', HEYGEN_SLOT_RECLAIM_INTERVAL: '1s' });
+  // Started as any Temporal client could, with a run timeout: it ends without running any code of ours.
+  const holder = await h.client.workflow.start(videoAgentSession, {
+    taskQueue: h.taskQueue,
+    workflowId: uniqueId('session'),
+    args: [{ prompt: 'Times out while holding [[sim think=50s]]', timing: FAST_TIMING }],
+    workflowRunTimeout: '4s',
+  });
+  await h.waitForPhase(holder, 'reviewing');
+  const waiter = await h.start({ prompt: 'Next in line [[sim think=50s]]' });
+  await queuedAt(h, waiter, 1);
+  await eventually(async () => (await holder.describe()).status.name === 'TIMED_OUT', { timeoutMs: 15_000, what: 'the holder to time out' });
+  const review = await h.waitForPhase(waiter, 'reviewing', 30_000);
+  expect(review.heygen.slot).toBe('held');
+  expect(await governorState(h)).toMatchObject({ reclaimed: 1, holders: [expect.objectContaining({ sessionId: waiter.workflowId })] });
+});
+
+test('a holder reset to before its slot asks again and is told it holds it: still one slot, never two', async () => {
+  const h = await harness({ HEYGEN_MAX_CONCURRENT: '1' });
+  const holder = await h.start({ prompt: 'Reset while holding [[sim think=50s]]' });
+  await h.waitForPhase(holder, 'reviewing');
+  const waiter = await h.start({ prompt: 'Must keep waiting [[sim think=50s]]' });
+  await queuedAt(h, waiter, 1);
+  // Back to the end of the first workflow task: the new run replays nothing of the slot and asks again.
+  const { runId } = await holder.describe();
+  type ResetRequest = Parameters<typeof h.client.workflowService.resetWorkflowExecution>[0];
+  await h.client.workflowService.resetWorkflowExecution({
+    namespace: 'default',
+    workflowExecution: { workflowId: holder.workflowId, runId },
+    workflowTaskFinishEventId: 4,
+    requestId: uniqueId('reset'),
+    reason: 'test: reset a slot holder',
+  } as unknown as ResetRequest);
+  const reset = h.client.workflow.getHandle(holder.workflowId);
+  const again = await eventually(async () => {
+    const state = await h.state(reset);
+    return state.heygen.slot === 'held' && state.phase !== 'queued' ? state : undefined;
+  }, { timeoutMs: 30_000, what: 'the reset holder to hold its slot again' });
+  expect(again.phase).not.toBe('queued');
+  const governor = await governorState(h);
+  console.log(`reset: holders=${governor.holders.map((x) => x.sessionId).join(',')} waiting=${governor.waiting.map((x) => x.sessionId).join(',')}`);
+  expect(governor.holders.map((x) => x.sessionId)).toEqual([holder.workflowId]);
+  expect(governor.waiting.map((x) => x.sessionId)).toEqual([waiter.workflowId]);
+  expect((await h.state(waiter)).phase).toBe('queued');
 });
