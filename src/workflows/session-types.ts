@@ -6,13 +6,23 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration';
 
+/**
+ * The longest duration anything takes (a year): every deadline a session computes stays a valid date,
+ * so no input can make a workflow task fail.
+ */
+export const DURATION_MAX_MS = 365 * 24 * 3_600_000;
+
 /** A duration as `500ms`/`30s`/`5m`/`2h`/`7d` or a number of milliseconds; parsed to milliseconds. */
 export const DurationSchema = z
-  .union([z.number().int().positive(), z.string()])
+  .union([z.number().int().positive(), z.string().max(40)])
   .transform((value, context) => {
     const ms = typeof value === 'number' ? value : parseDuration(value);
     if (ms === undefined || ms <= 0) {
       context.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m, 48h or 7d (or milliseconds)' });
+      return z.NEVER;
+    }
+    if (ms > DURATION_MAX_MS) {
+      context.addIssue({ code: 'custom', message: 'expected a duration of at most 365d' });
       return z.NEVER;
     }
     return ms;

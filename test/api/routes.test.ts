@@ -45,6 +45,11 @@ describe('POST /v1/sessions', () => {
     ['a bad orientation', { prompt: 'x', orientation: 'square' }, 'orientation'],
     ['21 files', { prompt: 'x', files: Array.from({ length: 21 }, () => ({ type: 'asset_id', assetId: 'a' })) }, 'files'],
     ['a bad review timeout', { prompt: 'x', review: { timeout: 'soon' } }, 'review.timeout'],
+    // Once a 201 whose review deadline fell past JavaScript's last date and wedged the workflow, or a 500.
+    ['a review timeout past any date', { prompt: 'x', review: { timeout: '99990000d' } }, 'review.timeout'],
+    ['a review timeout of more digits than a duration has', { prompt: 'x', review: { timeout: '99999999999d' } }, 'review.timeout'],
+    ['a review timeout over a year', { prompt: 'x', review: { timeout: '366d' } }, 'review.timeout'],
+    ['a review timeout of too many milliseconds', { prompt: 'x', review: { timeout: 8.64e15 } }, 'review.timeout'],
     ['a bad review policy', { prompt: 'x', review: { onTimeout: 'explode' } }, 'review.onTimeout'],
     ['HeyGen-style snake_case', { prompt: 'x', avatar_id: 'a' }, ''],
   ])('refuses %s with 400 invalid_request and the field path', async (_name, body, path) => {
