@@ -32,4 +32,5 @@ COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/src/simulator/media ./dist/src/simulator/media
 USER node
 EXPOSE 3000
-CMD ["npm", "run", "start:api"]
+# node itself, not npm: SIGTERM must reach the process (run with an init: docker run --init, compose init: true).
+CMD ["node", "dist/src/api/main.js"]
