@@ -44,8 +44,6 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 export const FINAL_PHASES: readonly Phase[] = ['completed', 'failed', 'stopped', 'expired'];
-/** Phases in which the session may hold (or wait for) one of the account's HeyGen job slots. */
-export const ACTIVE_PHASES: readonly Phase[] = PHASES.filter((phase) => !FINAL_PHASES.includes(phase));
 
 /** The longest request id (the API's Idempotency-Key on decisions, a signal's `requestId`): one limit everywhere. */
 export const REQUEST_ID_MAX = 200;
