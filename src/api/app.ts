@@ -3,7 +3,7 @@
  * and the OpenAPI document), one error handler, bearer tokens with scopes and tenants, per-token rate
  * limits, overload protection and Prometheus metrics. Route groups are encapsulated plugins.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -99,13 +99,16 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   });
 
   await app.register(fastifyUnderPressure, { maxEventLoopDelay: config.api.maxEventLoopDelayMs, retryAfter: 5 });
+  const verifier = new TokenVerifier(tokens);
   await app.register(fastifyRateLimit, {
     max: config.api.rateLimitPerMinute,
     timeWindow: '1 minute',
-    // Per token (its hash, never the token), else per address.
+    // Per verified token (its name), else per address: made-up tokens neither bypass the address's limit
+    // nor, by their number, push a real token's exhausted count out of the store.
     keyGenerator: (request) => {
       const token = bearerToken(request);
-      return token ? `token:${createHash('sha256').update(token).digest('hex').slice(0, 32)}` : `ip:${request.ip}`;
+      const principal = token === undefined ? undefined : verifier.verify(token);
+      return principal ? `principal:${principal.name}` : `ip:${request.ip}`;
     },
     errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `retry in ${context.after}` }),
   });
@@ -133,7 +136,6 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  const verifier = new TokenVerifier(tokens);
   const sessions = new SessionsService(client, config, logger.child({ component: 'sessions' }));
   await app.register(systemRoutes, { sessions, metrics });
   await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier });

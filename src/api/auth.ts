@@ -42,9 +42,13 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** A preHandler that requires a valid token with `scope` and sets `request.principal`. */
+/**
+ * A preParsing hook that requires a valid token with `scope` and sets `request.principal`. It runs after
+ * the onRequest hooks (the rate limit counts the request first) and before the body is read, checked for
+ * its media type and size, or validated: a caller without a token learns nothing and costs no parsing.
+ */
 export function requireScope(verifier: TokenVerifier, scope: Scope) {
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+  return async <Payload>(request: FastifyRequest, _reply: FastifyReply, payload: Payload): Promise<Payload> => {
     const token = bearerToken(request);
     const principal = token === undefined ? undefined : verifier.verify(token);
     if (!principal) {
@@ -54,5 +58,6 @@ export function requireScope(verifier: TokenVerifier, scope: Scope) {
     }
     if (!hasScope(principal, scope)) throw new ApiError('forbidden', `This token lacks the ${scope} scope.`);
     request.principal = principal;
+    return payload;
   };
 }

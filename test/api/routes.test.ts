@@ -59,6 +59,21 @@ describe('POST /v1/sessions', () => {
     expect(response.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'body', path })]));
   });
 
+  test('without a token, nothing about the body is looked at: 401 before validation, media type and size', async () => {
+    const unauthenticated = [
+      await api.call<ErrorBody>('POST', '/v1/sessions', { token: null, body: { prompt: 123 } }),
+      await api.call<ErrorBody>('POST', '/v1/sessions', { token: null, rawBody: 'prompt', headers: { 'content-type': 'text/plain' } }),
+      await api.call<ErrorBody>('POST', '/v1/sessions', { token: null, rawBody: JSON.stringify({ prompt: 'x'.repeat(2_000_000) }) }),
+      await api.call<ErrorBody>('POST', '/v1/sessions', { token: 'tok_not_a_real_token', body: { prompt: 123 } }),
+      await api.call<ErrorBody>('POST', '/v1/sessions/session-x/approve', { token: null, rawBody: '{"message":' }),
+    ];
+    expect(unauthenticated.map((r) => [r.status, r.body.error.code])).toEqual(unauthenticated.map(() => [401, 'unauthorized']));
+    for (const response of unauthenticated) expect(response.body.error.details).toBeUndefined();
+    // With a token, the same bodies get their real answers.
+    expect((await api.call('POST', '/v1/sessions', { body: { prompt: 123 } })).status).toBe(400);
+    expect((await api.call('POST', '/v1/sessions', { rawBody: 'prompt', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+  });
+
   test('the same Idempotency-Key and body give the same session (200), once', async () => {
     const headers = { 'idempotency-key': 'create-once-1' };
     const first = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Once [[sim think=1h]]' }, headers });

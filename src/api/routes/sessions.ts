@@ -53,7 +53,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions',
     {
-      preHandler: scope('sessions:create'),
+      preParsing: scope('sessions:create'),
       schema: {
         tags: ['sessions'],
         summary: 'Start a session',
@@ -74,7 +74,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions',
     {
-      preHandler: scope('sessions:read'),
+      preParsing: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'List sessions',
@@ -90,7 +90,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions/:id',
     {
-      preHandler: scope('sessions:read'),
+      preParsing: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'Read a session',
@@ -121,7 +121,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions/:id/approve',
     {
-      preHandler: scope('sessions:review'),
+      preParsing: scope('sessions:review'),
       schema: {
         tags: ['sessions'],
         summary: 'Approve the storyboard',
@@ -141,7 +141,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions/:id/messages',
     {
-      preHandler: scope('sessions:review'),
+      preParsing: scope('sessions:review'),
       schema: {
         tags: ['sessions'],
         summary: 'Send a message (a revision request, or an answer)',
@@ -159,7 +159,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions/:id/stop',
     {
-      preHandler: scope('sessions:stop'),
+      preParsing: scope('sessions:stop'),
       schema: {
         tags: ['sessions'],
         summary: 'Stop a session',
@@ -178,7 +178,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/capacity',
     {
-      preHandler: scope('sessions:read'),
+      preParsing: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'HeyGen job slots',
@@ -194,7 +194,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions/:id/video',
     {
-      preHandler: scope('sessions:read'),
+      preParsing: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'Get the video',
