@@ -806,56 +806,48 @@ class SessionRun {
   }
 
   private async endExpired(expiry: Expiry): Promise<SessionResult> {
-    this.stopImageLoads();
-    this.state.error = { reason: expiry.reason, type: expiry.type };
-    this.setPhase('expired');
-    this.settleWaitingDecisions(`the session expired: ${expiry.reason}`);
-    await this.stopHeyGen();
-    await this.releaseSlot('expired');
+    await this.endUnsuccessfully('expired', { reason: expiry.reason, type: expiry.type }, `the session expired: ${expiry.reason}`);
     return this.state;
   }
 
   private async endStopped(): Promise<void> {
-    this.stopImageLoads();
     this.recordAction('stop', null, null, 'applied', 'workflow cancelled');
-    this.state.error = { reason: 'Stopped on request (the workflow was cancelled)', type: SESSION_FAILURE.stopped };
-    this.setPhase('stopped');
-    this.settleWaitingDecisions('the session was stopped');
-    await this.stopHeyGen();
-    await this.releaseSlot('stopped');
+    await this.endUnsuccessfully('stopped', { reason: 'Stopped on request (the workflow was cancelled)', type: SESSION_FAILURE.stopped }, 'the session was stopped');
   }
 
   /** Ends the session as failed, whatever the error, and returns the failure the workflow fails with. */
   private async endFailed(error: unknown): Promise<wf.ApplicationFailure> {
     const { type, reason } = classifyFailure(error);
-    this.stopImageLoads();
-    this.state.error = { reason, type };
-    this.setPhase('failed');
-    this.settleWaitingDecisions(`the session failed: ${reason}`);
-    await this.stopHeyGen();
-    await this.releaseSlot('failed');
+    await this.endUnsuccessfully('failed', { reason, type }, `the session failed: ${reason}`);
     return wf.ApplicationFailure.nonRetryable(reason, type, { heygenSessionId: this.state.heygenSessionId });
+  }
+
+  /** The true state first, then HeyGen told to stop and the slot given back. */
+  private async endUnsuccessfully(phase: 'failed' | 'stopped' | 'expired', error: { reason: string; type: string }, settleReason: string): Promise<void> {
+    this.stopImageLoads();
+    this.state.error = error;
+    this.setPhase(phase);
+    this.settleWaitingDecisions(settleReason);
+    await this.stopHeyGen();
+    await this.releaseSlot(phase);
   }
 
   /**
    * Stops the HeyGen session once, if one exists and may still be running; retried while HeyGen cannot
-   * be reached. A stop that never gets through is recorded, and the ending goes on.
+   * be reached (for a day). A stop that never gets through is recorded, and the ending goes on.
    */
   private async stopHeyGen(): Promise<void> {
     const status = this.state.heygenStatus;
     if (!this.state.heygenSessionId || status === 'completed' || status === 'failed' || this.state.heygen.stopRequestedAt) return;
     this.state.heygen.stopRequestedAt = iso(Date.now());
     try {
-      await this.quickWrites.stopHeyGenSession(this.state.heygenSessionId);
+      await this.callHeyGen('stopHeyGenSession', [this.state.heygenSessionId], {
+        kind: 'write',
+        deadline: Date.now() + STOP_RETRY_WINDOW_MS,
+        what: 'stopping the session',
+      });
     } catch (error) {
-      if (!isTransient(error)) return this.recordStopFailure(error);
-      this.markUnreachable(error);
-      try {
-        await this.patientActivities('write', STOP_RETRY_WINDOW_MS).stopHeyGenSession(this.state.heygenSessionId);
-        this.markReachable();
-      } catch (lastError) {
-        this.recordStopFailure(lastError);
-      }
+      this.recordStopFailure(error);
     }
   }
 
