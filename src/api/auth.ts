@@ -2,7 +2,7 @@
  * Bearer-token authentication and scope checks for the API routes.
  */
 import { readFileSync } from 'node:fs';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { ConfigError, type Config } from '../config';
 import { ApiError } from './errors';
 import { ApiTokensJsonSchema, hasScope, type TokenVerifier, type ApiToken, type Principal, type Scope } from './tokens';
@@ -43,12 +43,12 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
- * A preParsing hook that requires a valid token with `scope` and sets `request.principal`. It runs after
- * the onRequest hooks (the rate limit counts the request first) and before the body is read, checked for
- * its media type and size, or validated: a caller without a token learns nothing and costs no parsing.
+ * An onRequest hook that requires a valid token with `scope` and sets `request.principal`. Route hooks
+ * run after the app's (the rate limit counts the request first) and before the body is read, checked
+ * for its media type and size, or validated: a caller without a token learns nothing and costs no parsing.
  */
 export function requireScope(verifier: TokenVerifier, scope: Scope) {
-  return async <Payload>(request: FastifyRequest, _reply: FastifyReply, payload: Payload): Promise<Payload> => {
+  return async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request);
     const principal = token === undefined ? undefined : verifier.verify(token);
     if (!principal) {
@@ -58,6 +58,5 @@ export function requireScope(verifier: TokenVerifier, scope: Scope) {
     }
     if (!hasScope(principal, scope)) throw new ApiError('forbidden', `This token lacks the ${scope} scope.`);
     request.principal = principal;
-    return payload;
   };
 }

@@ -53,7 +53,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions',
     {
-      preParsing: scope('sessions:create'),
+      onRequest: scope('sessions:create'),
       schema: {
         tags: ['sessions'],
         summary: 'Start a session',
@@ -74,7 +74,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions',
     {
-      preParsing: scope('sessions:read'),
+      onRequest: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'List sessions',
@@ -90,7 +90,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions/:id',
     {
-      preParsing: scope('sessions:read'),
+      onRequest: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'Read a session',
@@ -121,7 +121,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions/:id/approve',
     {
-      preParsing: scope('sessions:review'),
+      onRequest: scope('sessions:review'),
       schema: {
         tags: ['sessions'],
         summary: 'Approve the storyboard',
@@ -141,7 +141,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions/:id/messages',
     {
-      preParsing: scope('sessions:review'),
+      onRequest: scope('sessions:review'),
       schema: {
         tags: ['sessions'],
         summary: 'Send a message (a revision request, or an answer)',
@@ -159,7 +159,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions/:id/stop',
     {
-      preParsing: scope('sessions:stop'),
+      onRequest: scope('sessions:stop'),
       schema: {
         tags: ['sessions'],
         summary: 'Stop a session',
@@ -178,7 +178,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/capacity',
     {
-      preParsing: scope('sessions:read'),
+      onRequest: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'HeyGen job slots',
@@ -194,7 +194,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions/:id/video',
     {
-      preParsing: scope('sessions:read'),
+      onRequest: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'Get the video',
