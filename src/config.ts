@@ -109,6 +109,7 @@ export const envSchema = z.object({
   API_TEMPORAL_TIMEOUT: duration.default(5_000),
   API_DECISION_WAIT: duration.default(5_000),
   API_MAX_EVENT_LOOP_DELAY: duration.default(1_000),
+  API_CURSOR_SECRET: z.string().min(16, { error: 'expected a secret of at least 16 characters' }).optional(),
   HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
   SESSION_TIMING: jsonText(TimingSchema.partial(), 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}').optional(),
 });
@@ -221,6 +222,8 @@ function toConfig(env: ParsedEnv) {
       temporalTimeoutMs: env.API_TEMPORAL_TIMEOUT,
       decisionWaitMs: env.API_DECISION_WAIT,
       maxEventLoopDelayMs: env.API_MAX_EVENT_LOOP_DELAY,
+      /** Signs listing cursors; shared by instances behind one address so a cursor works on any of them. */
+      cursorSecret: env.API_CURSOR_SECRET,
       /** Polling and limit overrides for the sessions the API starts (see docs/session-workflow.md). */
       sessionTiming: env.SESSION_TIMING,
     },

@@ -14,6 +14,8 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTra
 import type { Config } from '../config';
 import type { Logger } from '../logging';
 import { bearerToken } from './auth';
+import { CursorCodec } from './cursor';
+import { parseJsonBody } from './json-body';
 import { ApiError, ERROR_STATUS, type ErrorCode } from './errors';
 import { createMetrics } from './metrics';
 import { sessionRoutes } from './routes/sessions';
@@ -48,8 +50,15 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     // Session ids may be up to 200 characters; the router's own limit is 100.
     routerOptions: { maxParamLength: 256 },
     // Requests the router rejects before any route (bad URL encoding, over-long params) get our envelope too.
+    // Their messages quote the URL, which may be long or hostile: ours say what is wrong without it.
     frameworkErrors: (error, request, reply) => {
-      void sendError(request, reply, 'invalid_request', error.message || 'The request is not valid.');
+      const message =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'A path parameter is too long (session ids are at most 200 characters).'
+          : error.code === 'FST_ERR_BAD_URL'
+            ? 'The URL is not validly percent-encoded.'
+            : 'The request is not valid.';
+      void sendError(request, reply, 'invalid_request', message);
     },
     // A caller's request id is kept when it looks like one, so its logs and ours line up.
     genReqId: (request) => {
@@ -57,8 +66,9 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(given) ? given : `req_${randomBytes(8).toString('hex')}`;
     },
   });
-  // JSON only: other content types get 415 rather than being parsed as text.
-  app.removeContentTypeParser('text/plain');
+  // JSON only, in UTF-8: other content types get 415 rather than being parsed as text.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, async (request: FastifyRequest, body: Buffer) => parseJsonBody(request, body));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
@@ -136,7 +146,9 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  const sessions = new SessionsService(client, config, logger.child({ component: 'sessions' }));
+  // Without a shared secret, cursors are only good on the instance (and process) that issued them.
+  const cursors = new CursorCodec(config.api.cursorSecret ? Buffer.from(config.api.cursorSecret, 'utf8') : randomBytes(32));
+  const sessions = new SessionsService(client, config, logger.child({ component: 'sessions' }), cursors);
   await app.register(systemRoutes, { sessions, metrics });
   await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier });
   await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.heygen.webhookSecret });

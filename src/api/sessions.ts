@@ -24,6 +24,7 @@ import type { z } from 'zod';
 import type { CapacityResponseSchema, CreateSessionBody, ListSessionsResponseSchema } from './schemas';
 import { canSee, type Principal } from './tokens';
 import { canonicalJson } from '../canonical-json';
+import type { CursorCodec } from './cursor';
 
 const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -61,6 +62,7 @@ export class SessionsService {
     private readonly client: Client,
     private readonly config: Config,
     private readonly logger: Logger,
+    private readonly cursors: CursorCodec,
   ) {}
 
   // -------------------------------------------------------------------------------------------------
@@ -114,7 +116,7 @@ export class SessionsService {
         namespace: this.config.temporal.namespace,
         query: visibilityQuery,
         pageSize: query.limit,
-        nextPageToken: query.cursor ? decodeCursor(query.cursor, visibilityQuery) : undefined,
+        nextPageToken: query.cursor ? this.pageToken(query.cursor, visibilityQuery) : undefined,
       }),
     );
     const dataConverter = this.client.options.loadedDataConverter;
@@ -135,7 +137,7 @@ export class SessionsService {
       }),
     );
     const token = response.nextPageToken;
-    return { sessions, nextCursor: token && token.length > 0 ? encodeCursor(token, visibilityQuery) : null };
+    return { sessions, nextCursor: token && token.length > 0 ? this.cursors.encode(token, visibilityQuery) : null };
   }
 
   /**
@@ -287,6 +289,14 @@ export class SessionsService {
 
   // -------------------------------------------------------------------------------------------------
 
+  private pageToken(cursor: string, visibilityQuery: string): Buffer {
+    const token = this.cursors.decode(cursor, visibilityQuery);
+    if (token) return token;
+    throw new ApiError('invalid_request', 'The cursor is not valid for this listing; start again without one.', [
+      { in: 'querystring', path: 'cursor', message: 'invalid cursor' },
+    ]);
+  }
+
   private notAwaitingInput(phase: Phase): ApiError {
     return new ApiError('not_awaiting_input', `The session is not waiting for a decision (it is ${phase}).`, { status: phase });
   }
@@ -351,27 +361,6 @@ export class SessionsService {
       throw error;
     }
   }
-}
-
-/**
- * Cursors wrap Temporal's page token with the query they belong to. Temporal answers a garbled page
- * token with an error its client retries until the deadline, so a cursor that was not ours, or that
- * belongs to another filter, is refused here with a 400 instead.
- */
-function encodeCursor(token: Uint8Array, visibilityQuery: string): string {
-  return Buffer.from(JSON.stringify({ q: sha256(visibilityQuery).slice(0, 16), t: Buffer.from(token).toString('base64') })).toString('base64url');
-}
-
-function decodeCursor(cursor: string, visibilityQuery: string): Buffer {
-  try {
-    const { q, t } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { q?: unknown; t?: unknown };
-    if (q === sha256(visibilityQuery).slice(0, 16) && typeof t === 'string' && t.length > 0) return Buffer.from(t, 'base64');
-  } catch {
-    // falls through to the error below
-  }
-  throw new ApiError('invalid_request', 'The cursor is not valid for this listing; start again without one.', [
-    { in: 'querystring', path: 'cursor', message: 'invalid cursor' },
-  ]);
 }
 
 /** The gRPC status code of an error or of one of its causes. */

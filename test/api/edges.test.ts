@@ -1,0 +1,93 @@
+/**
+ * The edges a hostile or careless caller finds (issue #10), each reproduced over HTTP: forged cursors,
+ * bodies in other charsets, prototype keys, over-long parameters.
+ */
+import { createHash } from 'node:crypto';
+import { startApiHarness, type ApiHarness } from '../harness/api';
+
+let api: ApiHarness;
+beforeAll(async () => {
+  api = await startApiHarness({ env: { API_RATE_LIMIT: '100000' } });
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+type ErrorBody = { error: { code: string; message: string; requestId: string; details?: unknown } };
+
+describe('listing cursors', () => {
+  const listing = 'WorkflowType="videoAgentSession" AND VideoAgentTenant="acme"';
+
+  test('a cursor anyone could compute from the source (plain hash, garbage page token) is a 400 at once, 40 at a time', async () => {
+    // The old scheme: the check value was a public hash of the listing query.
+    const forged = Buffer.from(JSON.stringify({ q: createHash('sha256').update(listing).digest('hex').slice(0, 16), t: Buffer.from('garbage').toString('base64') })).toString('base64url');
+    const started = Date.now();
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        api.call<ErrorBody>('GET', `/v1/sessions?cursor=${i % 2 ? forged : `${Buffer.from(`garbage${i}`).toString('base64url')}.${'A'.repeat(22)}`}`),
+      ),
+    );
+    console.log(`40 forged cursors: ${JSON.stringify(countBy(responses.map((r) => r.status)))} in ${Date.now() - started} ms`);
+    expect(responses.map((r) => [r.status, r.body.error.code])).toEqual(responses.map(() => [400, 'invalid_request']));
+  });
+
+  test('a genuine cursor works once signed, and not for another listing or with its token edited', async () => {
+    for (let i = 0; i < 2; i++) expect((await api.call('POST', '/v1/sessions', { body: { prompt: `Cursor ${i} [[sim think=1h]]` } })).status).toBe(201);
+    const first = await api.call<{ nextCursor: string | null }>('GET', '/v1/sessions?limit=1');
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const cursor = first.body.nextCursor!;
+    expect((await api.call('GET', `/v1/sessions?limit=1&cursor=${cursor}`)).status).toBe(200);
+    expect((await api.call('GET', `/v1/sessions?limit=1&status=thinking&cursor=${cursor}`)).status).toBe(400);
+    const [payload, mac] = cursor.split('.');
+    const edited = `${Buffer.concat([Buffer.from(payload!, 'base64url'), Buffer.from([1])]).toString('base64url')}.${mac}`;
+    expect((await api.call('GET', `/v1/sessions?limit=1&cursor=${edited}`)).status).toBe(400);
+  });
+});
+
+describe('bodies', () => {
+  test.each([
+    ['utf-16', Buffer.from('{"prompt":"Ünïcödé prompt here"}', 'utf16le')],
+    ['latin1', Buffer.from('{"prompt":"Ünïcödé prompt here"}', 'latin1')],
+    ['iso-8859-1', Buffer.from('{"prompt":"Ünïcödé prompt here"}', 'latin1')],
+  ])('JSON declared as charset=%s is a 415 naming UTF-8, not parsed as UTF-8', async (charset, bytes) => {
+    const response = await fetch(`${api.url}/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer tok_acme_tool_4d1e8b7a92c3f605', 'content-type': `application/json; charset=${charset}` },
+      body: bytes,
+    });
+    const body = (await response.json()) as ErrorBody;
+    expect([response.status, body.error.code]).toEqual([415, 'unsupported_media_type']);
+    expect(body.error.message).toMatch(/UTF-8/);
+  });
+
+  test.each(['utf-8', 'UTF-8', 'utf8', '"utf-8"'])('charset=%s is JSON as usual', async (charset) => {
+    const response = await api.call<ErrorBody>('POST', '/v1/sessions', { rawBody: JSON.stringify({ prompt: 123 }), headers: { 'content-type': `application/json; charset=${charset}` } });
+    expect([response.status, response.body.error.code]).toEqual([400, 'invalid_request']);
+  });
+
+  test.each(['__proto__', 'constructor'])('a %s key is named as such, not reported as invalid JSON', async (key) => {
+    const rawBody = key === '__proto__' ? '{"prompt":"A prompt","__proto__":{"admin":true}}' : '{"prompt":"A prompt","constructor":{"prototype":{"admin":true}}}';
+    const response = await api.call<ErrorBody>('POST', '/v1/sessions', { rawBody });
+    expect([response.status, response.body.error.code]).toEqual([400, 'invalid_request']);
+    expect(response.body.error.message).toContain(key);
+    expect(response.body.error.message).not.toMatch(/not valid JSON/);
+  });
+});
+
+describe('parameters', () => {
+  test.each([
+    ['an over-long session id', `/v1/sessions/session-${'x'.repeat(400)}`],
+    ['an over-long session id on a sub-route', `/v1/sessions/session-${'y'.repeat(400)}/approve`],
+    ['a badly encoded session id', `/v1/sessions/session-%E0%A4%A${'z'.repeat(300)}`],
+  ])('%s is a 400 that does not echo the URL back', async (_name, path) => {
+    const response = await api.call<ErrorBody>(path.endsWith('approve') ? 'POST' : 'GET', path, path.endsWith('approve') ? { body: {} } : {});
+    expect([response.status, response.body.error.code]).toEqual([400, 'invalid_request']);
+    expect(JSON.stringify(response.body)).not.toMatch(/xxxxxxxxxx|yyyyyyyyyy|zzzzzzzzzz/);
+  });
+});
+
+function countBy(values: readonly (string | number)[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
