@@ -121,8 +121,12 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
       return principal ? `principal:${principal.name}` : `ip:${request.ip}`;
     },
     errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `retry in ${context.after}` }),
+    // Counted in an app-level hook, so every request (unknown routes too) is counted before the
+    // route's own hooks: a request refused for its token still counts against its address.
+    global: false,
   });
-  app.setNotFoundHandler({ preHandler: app.rateLimit() }, (request, reply) =>
+  app.addHook('onRequest', app.rateLimit());
+  app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
   );
 

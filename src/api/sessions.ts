@@ -7,7 +7,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
@@ -25,11 +24,8 @@ import type { CapacityResponseSchema, CreateSessionBody, ListSessionsResponseSch
 import { canSee, type Principal } from './tokens';
 import { canonicalJson } from '../canonical-json';
 import type { CursorCodec } from './cursor';
+import { apiErrorFromTemporal, type AnsweredBy } from './temporal-errors';
 
-const GRPC_CANCELLED = 1;
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_FAILED_PRECONDITION = 9;
-const GRPC_UNAVAILABLE = 14;
 const OUTCOME_POLL_MS = 100;
 
 type Closed = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW';
@@ -337,41 +333,20 @@ export class SessionsService {
   }
 
   /**
-   * Runs a Temporal call with a deadline and turns its failures into API errors: not found → 404, no
-   * answer in time → 503 (`worker_unavailable` when only a worker could have answered), server
-   * unreachable → 503 `temporal_unavailable`.
+   * Runs a Temporal call with a deadline and turns its failures into documented API errors (see
+   * temporal-errors.ts): not found → 404, no answer in time → 503 (`worker_unavailable` when only a worker
+   * could have answered), server unreachable → 503 `temporal_unavailable`, and so on for every code.
    */
-  private async call<T>(fn: () => Promise<T>, waitingFor: 'server' | 'worker' = 'server', deadlineMs = this.config.api.temporalTimeoutMs): Promise<T> {
+  private async call<T>(fn: () => Promise<T>, answeredBy: AnsweredBy = 'server', deadlineMs = this.config.api.temporalTimeoutMs): Promise<T> {
     try {
       return await this.client.withDeadline(Date.now() + deadlineMs, fn);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw notFound();
-      const code = grpcCodeOf(error);
-      // grpc-js reports a call cut off by our deadline as DEADLINE_EXCEEDED, or at times as CANCELLED.
-      if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) {
-        throw waitingFor === 'worker'
-          ? new ApiError('worker_unavailable', 'No worker answered in time; the session is safe and continues when a worker runs.')
-          : new ApiError('temporal_unavailable', 'Temporal did not answer in time.');
-      }
-      if (code === GRPC_UNAVAILABLE) throw new ApiError('temporal_unavailable', 'Temporal is not reachable.');
-      // A query with no worker polling the task queue ("no poller seen ... worker may be down").
-      if (code === GRPC_FAILED_PRECONDITION && waitingFor === 'worker') {
-        throw new ApiError('worker_unavailable', 'No worker answered in time; the session is safe and continues when a worker runs.');
-      }
-      throw error;
+      const mapped = apiErrorFromTemporal(error, answeredBy);
+      if (!mapped) throw error;
+      if (mapped.code === 'temporal_error') this.logger.error({ err: error, code: mapped.code }, 'Temporal call failed');
+      throw mapped;
     }
   }
-}
-
-/** The gRPC status code of an error or of one of its causes. */
-function grpcCodeOf(error: unknown): number | undefined {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 4; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 export const newRequestId = () => `req-${randomUUID()}`;
