@@ -16,6 +16,7 @@ import type { Logger } from '../logging';
 import { bearerToken } from './auth';
 import { CursorCodec } from './cursor';
 import { parseJsonBody } from './json-body';
+import { PrincipalFirstStore, rateLimitKey } from './rate-limit-store';
 import { ApiError, ERROR_STATUS, type ErrorCode } from './errors';
 import { createMetrics } from './metrics';
 import { sessionRoutes } from './routes/sessions';
@@ -114,12 +115,9 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     max: config.api.rateLimitPerMinute,
     timeWindow: '1 minute',
     // Per verified token (its name), else per address: made-up tokens neither bypass the address's limit
-    // nor, by their number, push a real token's exhausted count out of the store.
-    keyGenerator: (request) => {
-      const token = bearerToken(request);
-      const principal = token === undefined ? undefined : verifier.verify(token);
-      return principal ? `principal:${principal.name}` : `ip:${request.ip}`;
-    },
+    // nor, by their number (or by the number of addresses), push a real token's count out of the store.
+    keyGenerator: (request) => rateLimitKey(request, verifier, bearerToken(request)),
+    store: PrincipalFirstStore,
     errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `retry in ${context.after}` }),
     // Counted in an app-level hook, so every request (unknown routes too) is counted before the
     // route's own hooks: a request refused for its token still counts against its address.
