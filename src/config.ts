@@ -13,7 +13,7 @@ import { UserFacingError } from './errors';
 import { jsonText } from './json-text';
 import { ApiTokensJsonSchema } from './api/tokens';
 import { TimingSchema } from './workflows/session-types';
-import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT, DEFAULT_SIMULATOR_WEBHOOK_SECRET } from './simulator/defaults';
+import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './simulator/defaults';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -202,8 +202,8 @@ function toConfig(env: ParsedEnv) {
         holdSlotWhileParked: env.HEYGEN_HOLD_SLOT_IN_REVIEW,
         reclaimCheckMs: env.HEYGEN_SLOT_RECLAIM_INTERVAL,
       },
-      /** Verifies `Heygen-Signature`; the simulator's public secret when we talk to the simulator. */
-      webhookSecret: env.HEYGEN_WEBHOOK_SECRET ?? (env.HEYGEN_API_KEY === undefined ? DEFAULT_SIMULATOR_WEBHOOK_SECRET : undefined),
+      /** Verifies `Heygen-Signature`. Never defaulted: `npm start` passes its embedded simulator's own. */
+      webhookSecret: env.HEYGEN_WEBHOOK_SECRET,
     },
     worker: {
       shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE,

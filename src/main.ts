@@ -48,16 +48,22 @@ runMain('video-agent-orchestrator', async ({ config: baseConfig, logger, lifecyc
   if (config.heygen.simulator && !process.env.HEYGEN_BASE_URL) {
     const simulator = await startEmbeddedSimulator(config.dataDir, logger);
     lifecycle.onShutdown('HeyGen simulator', () => simulator.close());
-    config = { ...config, heygen: { ...config.heygen, baseUrl: simulator.url, webhookSecret: simulator.handle.webhookSecret } };
+    // The embedded simulator calls back into our API, signed with its own secret, so a finished render
+    // wakes its session at once. (Real HeyGen cannot reach a local address: set HEYGEN_WEBHOOK_URL to a
+    // public one, and HEYGEN_WEBHOOK_SECRET, for that.)
+    const apiBase = `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
+    config = {
+      ...config,
+      heygen: {
+        ...config.heygen,
+        baseUrl: simulator.url,
+        webhookSecret: simulator.handle.webhookSecret,
+        webhookUrl: config.heygen.webhookUrl ?? `${apiBase}/v1/webhooks/heygen`,
+      },
+    };
     lines.push(`  HeyGen:          simulator at ${simulator.url} (no HEYGEN_API_KEY set)`);
   } else {
     lines.push(`  HeyGen:          ${config.heygen.simulator ? 'simulator at ' : ''}${config.heygen.baseUrl}`);
-  }
-  if (config.heygen.simulator && !config.heygen.webhookUrl) {
-    // The simulator calls back into our API, so a finished render wakes its session at once. (Real
-    // HeyGen cannot reach a local address: set HEYGEN_WEBHOOK_URL to a public one for that.)
-    const apiBase = `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
-    config = { ...config, heygen: { ...config.heygen, webhookUrl: `${apiBase}/v1/webhooks/heygen` } };
   }
 
   await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle);

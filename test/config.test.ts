@@ -31,7 +31,7 @@ describe('loadConfig', () => {
       apiKey: 'sim_local_key',
       baseUrl: 'http://127.0.0.1:4010',
       webhookUrl: undefined,
-      webhookSecret: 'whsec_simulator_local',
+      webhookSecret: undefined,
       governor: { maxConcurrent: 10, holdSlotWhileParked: true, reclaimCheckMs: 30_000 },
     });
     expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, workflowBundle: undefined });

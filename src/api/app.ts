@@ -153,7 +153,9 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   const sessions = new SessionsService(client, config, logger.child({ component: 'sessions' }), cursors);
   await app.register(systemRoutes, { sessions, metrics });
   await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier });
-  await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.heygen.webhookSecret });
+  // No secret, no route: an unsigned (or publicly signed) webhook must never wake a session.
+  if (config.heygen.webhookSecret) await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.heygen.webhookSecret });
+  else logger.info('HeyGen webhooks are off (HEYGEN_WEBHOOK_SECRET is not set)');
   await app.ready();
   return app;
 }

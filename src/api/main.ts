@@ -3,7 +3,7 @@
  * (API_TOKENS or API_TOKENS_FILE): the API never runs open.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import { runMain, StartupError, type Lifecycle } from '../lifecycle';
 import type { Logger } from '../logging';
 import { lazyClient } from '../temporal/connection';
@@ -15,6 +15,11 @@ import type { ApiToken } from './tokens';
 export async function runApi(config: Config, logger: Logger, lifecycle: Lifecycle, tokens: readonly ApiToken[]): Promise<{ app: FastifyInstance; url: string }> {
   if (tokens.length === 0) {
     throw new StartupError('No API tokens are configured. Set API_TOKENS (a JSON array of {name, token, scopes, tenant?}) or API_TOKENS_FILE.');
+  }
+  if (config.heygen.webhookUrl && !config.heygen.webhookSecret) {
+    throw new ConfigError([
+      { variable: 'HEYGEN_WEBHOOK_SECRET', problem: 'HEYGEN_WEBHOOK_URL is set, so HeyGen calls this API back, but there is no secret to verify its signatures with' },
+    ]);
   }
   const client = lazyClient(config);
   const app = await buildApi({ config, logger, client, tokens });

@@ -116,7 +116,7 @@ export const ErrorResponseSchema = z
   .meta({ id: 'Error' });
 
 export const HealthSchema = z.object({ ok: z.boolean() });
-export const WebhookAckSchema = z.object({ received: z.boolean(), duplicate: z.boolean().optional() });
+export const WebhookAckSchema = z.object({ received: z.boolean() });
 
 export const CapacitySessionSchema = z.object({
   id: z.string(),

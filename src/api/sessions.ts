@@ -11,6 +11,7 @@ import {
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config';
 import type { Logger } from '../logging';
 import { startVideoAgentSession, newSessionId, type SessionHandle } from '../temporal/sessions';
@@ -262,10 +263,23 @@ export class SessionsService {
     return phases;
   }
 
-  /** Wakes a session because HeyGen sent news. `false` when no such (running) session exists. */
-  async hint(workflowId: string, event: { eventType?: string; eventId?: string }): Promise<boolean> {
+  /**
+   * Wakes a session because HeyGen sent news. `requestId` makes the signal idempotent: Temporal records
+   * the request ids a workflow was signalled with and drops a repeat. `false` when no such session runs.
+   */
+  async hint(workflowId: string, event: { eventType?: string; eventId?: string }, requestId: string): Promise<boolean> {
+    const { loadedDataConverter, identity } = this.client.options;
     try {
-      await this.call(() => this.client.workflow.getHandle<typeof videoAgentSession>(workflowId).signal(heygenEventSignal, event));
+      await this.call(async () =>
+        this.client.workflowService.signalWorkflowExecution({
+          namespace: this.config.temporal.namespace,
+          workflowExecution: { workflowId },
+          signalName: heygenEventSignal.name,
+          input: { payloads: await encodeToPayloads(loadedDataConverter, event) },
+          identity,
+          requestId,
+        }),
+      );
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.code === 'not_found') return false;

@@ -49,15 +49,28 @@ describe('refused and deduplicated deliveries', () => {
 
   const event = () => ({ event_type: 'video_agent.success', event_data: { session_id: 'sess_x', video_id: 'v', callback_id: id } });
 
-  test('a genuine delivery is acknowledged and signalled once; its replay is acknowledged as a duplicate, not signalled', async () => {
-    const genuine = delivery(event(), { eventId: 'evt_genuine_1' });
+  test('a genuine delivery is signalled once; replays of its body (any event id, fresh timestamps, a restarted or second API instance) are acknowledged and not signalled', async () => {
+    const body = { ...event(), event_data: { ...event().event_data, video_id: 'v_replayed' } };
+    const genuine = delivery(body, { eventId: 'evt_genuine_1' });
     const first = await post(genuine);
     expect([first.status, first.body]).toEqual([200, { received: true }]);
     await eventually(async () => (await signalsOf(id)) === 1);
-    const replay = await post(genuine);
-    expect([replay.status, replay.body]).toEqual([200, { received: true, duplicate: true }]);
+    const replays = [genuine, delivery(body, { eventId: 'evt_replay_2' }), delivery(body, { eventId: 'evt_replay_3', timestamp: Math.floor(Date.now() / 1000) + 60 })];
+    const statuses = [];
+    for (const replay of replays) statuses.push((await post(replay)).status);
+    // Another API process: nothing of the first one's memory, the same Temporal.
+    const other = await startApiHarness({ sessions: { worker: false }, env: { LOG_LEVEL: 'silent' } });
+    try {
+      const response = await other.call('POST', '/v1/webhooks/heygen', { token: null, rawBody: replays[1]!.rawBody, headers: delivery(body, { eventId: 'evt_replay_4' }).headers });
+      statuses.push(response.status);
+    } finally {
+      await other.close();
+    }
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await signalsOf(id)).toBe(1);
+    const signals = await signalsOf(id);
+    console.log(`1 delivery + ${statuses.length} replays of its body: HTTP ${statuses.join(', ')}; heygenEvent signals ${signals}`);
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    expect(signals).toBe(1);
   });
 
   test.each([
