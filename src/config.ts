@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { durationProblem, parseDuration } from './duration';
 import { UserFacingError } from './errors';
 import { jsonText } from './json-text';
 import { ApiTokensJsonSchema } from './api/tokens';
@@ -46,7 +46,7 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL, f
 const duration = z.string().transform((value, context) => {
   const ms = parseDuration(value);
   if (ms === undefined) {
-    context.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 5m or 500ms' });
+    context.addIssue({ code: 'custom', message: durationProblem(value) });
     return z.NEVER;
   }
   return ms;

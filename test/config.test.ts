@@ -155,15 +155,18 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'verbose', /one of fatal, error, warn, info/],
     ['LOG_FORMAT', 'xml', /json or pretty/],
     ['HEYGEN_WEBHOOK_URL', 'vao.example.com/hook', /http\(s\) URL/],
-    ['WORKER_SHUTDOWN_GRACE', 'a while', /duration such as 30s/],
+    ['WORKER_SHUTDOWN_GRACE', 'a while', /duration with a unit \(ms, s, m, h or d\), such as 500ms, 30s/],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0', /whole number above 0/],
     ['HEYGEN_MAX_CONCURRENT', '-1', /whole number \(0 turns the governor off\)/],
     ['HEYGEN_MAX_CONCURRENT', 'ten', /whole number/],
     ['HEYGEN_HOLD_SLOT_IN_REVIEW', 'sometimes', /true or false/],
-    ['HEYGEN_SLOT_RECLAIM_INTERVAL', 'often', /duration such as 30s/],
+    ['HEYGEN_SLOT_RECLAIM_INTERVAL', 'often', /duration with a unit \(ms, s, m, h or d\), such as 500ms, 30s/],
     ['API_RATE_LIMIT', 'lots', /whole number above 0/],
-    ['API_QUERY_TIMEOUT', 'briefly', /duration such as 30s/],
+    ['API_QUERY_TIMEOUT', 'briefly', /duration with a unit \(ms, s, m, h or d\), such as 500ms, 30s/],
+    ['API_QUERY_TIMEOUT', '3000', /a bare number has no unit \(write 3000ms or 3000s\)/],
+    ['WORKER_SHUTDOWN_GRACE', '30', /a bare number has no unit/],
     ['SESSION_TIMING', '{"pollInitial":"soon"}', /duration/],
+    ['SESSION_TIMING', '{"pollInitial":"5000"}', /a bare number has no unit/],
     ['SESSION_TIMING', 'fast', /JSON object/],
   ])('%s=%j is rejected with a message naming the variable and the expected form', (variable, value, expected) => {
     const problems = problemsOf({ [variable]: value });
@@ -171,6 +174,13 @@ describe('loadConfig', () => {
     expect(problems[0]!.variable).toBe(variable);
     expect(problems[0]!.problem).toMatch(expected);
     expect(problems[0]!.problem).toContain(JSON.stringify(value));
+  });
+
+  test('one duration rule: text carries a unit, a JSON number is milliseconds', () => {
+    const config = loadConfig({ API_QUERY_TIMEOUT: '3000ms', API_DECISION_WAIT: '2.5s', SESSION_TIMING: '{"pollInitial":5000,"pollMax":"2m"}' });
+    expect(config.api.queryTimeoutMs).toBe(3_000);
+    expect(config.api.decisionWaitMs).toBe(2_500);
+    expect(config.api.sessionTiming).toMatchObject({ pollInitial: 5_000, pollMax: 120_000 });
   });
 
   test('every bad variable is reported at once, in a message that names each', () => {

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../duration';
+import { durationProblem, parseDuration } from '../duration';
 import type { SessionFile, SessionState } from '../workflows/session-types';
 import { ApiClient, CliError, EXIT, resolveToken } from './api-client';
 import { ENDED, NEEDS_INPUT, statusLine, summary, table, waitingFor } from './render';
@@ -140,7 +140,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Follows a session until it needs a person or ends; returns the exit code that says which. */
 async function watch(api: ApiClient, id: string, flags: Flags, io: Io): Promise<number> {
   const intervalMs = flags.interval ? parseDuration(flags.interval) : 1_000;
-  if (!intervalMs) throw usage(`--interval ${flags.interval}: expected a duration such as 2s`);
+  if (!intervalMs) throw usage(`--interval ${flags.interval}: ${durationProblem(flags.interval ?? '')}`);
   let lastLine = '';
   let unavailableSince: number | undefined;
   for (;;) {

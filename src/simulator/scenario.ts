@@ -7,7 +7,7 @@
  * The directive is simulator-only: the real HeyGen API would read it as part of the prompt.
  * Durations are simulated time (see SIMULATOR_TIME_SCALE): `500ms`, `30s`, `5m`, `1h`, or bare seconds.
  */
-import { parseDuration } from '../duration';
+import { durationProblem, parseDuration } from '../duration';
 
 export interface Scenario {
   /** Thinking time before the first checkpoint (and before generating, when review is skipped). */
@@ -61,7 +61,7 @@ function oneOf<T extends string>(key: string, value: string, allowed: readonly T
 
 function duration(key: string, value: string): number {
   const ms = parseDuration(value);
-  if (ms === undefined) throw new ScenarioError(`simulator directive ${key}=${value}: expected a duration such as 30s, 5m or 500ms`);
+  if (ms === undefined) throw new ScenarioError(`simulator directive ${key}=${value}: ${durationProblem(value)}`);
   return ms;
 }
 

@@ -4,7 +4,7 @@
  * the workflow, the activities, the API and tools share one definition.
  */
 import { z } from 'zod';
-import { parseDuration } from '../duration';
+import { durationProblem, parseDuration } from '../duration';
 
 /**
  * The longest duration anything takes (a year): every deadline a session computes stays a valid date,
@@ -12,13 +12,13 @@ import { parseDuration } from '../duration';
  */
 export const DURATION_MAX_MS = 365 * 24 * 3_600_000;
 
-/** A duration as `500ms`/`30s`/`5m`/`2h`/`7d` or a number of milliseconds; parsed to milliseconds. */
+/** A duration: text with a unit (`500ms`, `30s`, `5m`, `2h`, `7d`) or a number of milliseconds; parsed to milliseconds. */
 export const DurationSchema = z
-  .union([z.number().int().positive(), z.string().max(40)])
+  .union([z.number(), z.string().max(40)])
   .transform((value, context) => {
-    const ms = typeof value === 'number' ? value : parseDuration(value);
+    const ms = typeof value === 'number' ? (Number.isInteger(value) ? value : undefined) : parseDuration(value);
     if (ms === undefined || ms <= 0) {
-      context.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m, 48h or 7d (or milliseconds)' });
+      context.addIssue({ code: 'custom', message: typeof value === 'number' ? 'expected a whole number of milliseconds above 0' : durationProblem(value) });
       return z.NEVER;
     }
     if (ms > DURATION_MAX_MS) {

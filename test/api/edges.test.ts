@@ -74,6 +74,31 @@ describe('bodies', () => {
   });
 });
 
+describe('durations: text carries a unit, a JSON number is milliseconds', () => {
+  test.each([
+    ['"3000" (no unit)', '3000', /bare number has no unit/],
+    ['"99999999999d"', '99999999999d', /at most 365d/],
+    ['"99990000d"', '99990000d', /at most 365d/],
+    ['0', 0, /milliseconds above 0/],
+    ['1.5', 1.5, /whole number of milliseconds/],
+  ])('review.timeout %s is a 400 naming the field', async (_name, timeout, message) => {
+    const response = await api.call<ErrorBody>('POST', '/v1/sessions', { body: { prompt: 'A prompt', review: { timeout } } });
+    expect([response.status, response.body.error.code]).toEqual([400, 'invalid_request']);
+    expect(response.body.error.details).toEqual([expect.objectContaining({ in: 'body', path: 'review.timeout', message: expect.stringMatching(message) })]);
+  });
+
+  test('review.timeout 90000 is 90 s, and "90s" the same', async () => {
+    for (const timeout of [90_000, '90s']) {
+      const { status, body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'A prompt [[sim think=1h]]', review: { timeout } } });
+      expect(status).toBe(201);
+      const description = await api.sessions.client.workflow.getHandle(body.id).describe();
+      expect(description.status.name).toBe('RUNNING');
+      const [input] = (await api.sessions.client.workflow.getHandle(body.id).fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+      expect(JSON.parse(Buffer.from(input!.data!).toString('utf8')).review.timeout).toBe(90_000);
+    }
+  });
+});
+
 describe('parameters', () => {
   test.each([
     ['an over-long session id', `/v1/sessions/session-${'x'.repeat(400)}`],

@@ -48,7 +48,7 @@ test('durations', () => {
   expect(parseDuration('1.5s')).toBe(1_500);
   expect(parseDuration('2m')).toBe(120_000);
   expect(parseDuration('1h')).toBe(3_600_000);
-  expect(parseDuration('7')).toBe(7_000);
+  expect(parseDuration('7')).toBeUndefined();
   expect(parseDuration('7d')).toBe(604_800_000);
   expect(parseDuration('7w')).toBeUndefined();
 });
