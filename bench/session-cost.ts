@@ -21,8 +21,8 @@ import { startDevServer } from '../src/temporal/dev-server';
 import { installTemporalRuntime } from '../src/temporal/runtime';
 import { startVideoAgentSession } from '../src/temporal/sessions';
 import { createVideoAgentWorker } from '../src/worker';
-import { approveSignal, sendMessageSignal, stateQuery } from '../src/workflows/session';
-import type { Timing } from '../src/workflows/session-types';
+import { approveSignal, sendMessageSignal, stateQuery } from '../src/contract/session';
+import type { Timing } from '../src/contract/session';
 
 /**
  * 10x: the shortest wait (10 s) becomes 1 s. Temporal timers below about a second fire late on the dev

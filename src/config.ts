@@ -8,12 +8,12 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
-import { durationProblem, parseDuration } from './duration';
+import { durationProblem, parseDuration } from './contract/duration';
 import { UserFacingError } from './errors';
 import { jsonText } from './json-text';
 import { ApiTokensJsonSchema } from './api/tokens';
-import { TimingSchema } from './workflows/session-types';
-import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './simulator/defaults';
+import { TimingSchema } from './contract/session';
+import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './contract/simulator';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

@@ -12,7 +12,7 @@ import { envSchema } from '../src/config';
 import { simulatorEnvSchema } from '../src/simulator/config';
 import { startDevServer } from '../src/temporal/dev-server';
 import { findFreePort } from '../src/temporal/dev-server';
-import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
 import { TOKENS } from './harness/api';
 import { PROJECT_ROOT, startProcess } from './harness/processes';
 import { connectClient, temporalAddress, uniqueId } from './harness/temporal';

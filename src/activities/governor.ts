@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { activityInfo } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from '../logging';
-import { acquireSlotSignal, governorWorkflowId, heygenGovernor } from '../workflows/governor';
+import { acquireSlotSignal, GOVERNOR_WORKFLOW_TYPE, governorWorkflowId, type AcquireSlot, type GovernorInput } from '../contract/governor';
 
 export interface GovernorSettings {
   /** Slots per account (HEYGEN_MAX_CONCURRENT); 0 turns the governor off. */
@@ -40,7 +40,7 @@ export function createGovernorActivities({ client, account, settings, logger }: 
     async requestHeyGenSlot(input: { sessionId: string; tenant: string | null; requestedAt: string }): Promise<SlotTicket> {
       if (settings.maxConcurrent === 0) return { governed: false };
       const governorId = governorWorkflowId(account);
-      await client.workflow.signalWithStart(heygenGovernor, {
+      await client.workflow.signalWithStart<(input: GovernorInput) => Promise<void>, [AcquireSlot]>(GOVERNOR_WORKFLOW_TYPE, {
         workflowId: governorId,
         taskQueue: activityInfo().taskQueue,
         args: [{ account, limit: settings.maxConcurrent, reclaimCheckMs: settings.reclaimCheckMs }],

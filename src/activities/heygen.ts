@@ -14,10 +14,10 @@ import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { HeyGenClient } from '../heygen/client';
 import { HeyGenApiError } from '../heygen/errors';
-import type { FileInput, Session, Video } from '../heygen/schemas';
+import type { FileInput, Session, Video } from '../contract/heygen';
 import type { Logger } from '../logging';
-import { HEYGEN_FAILURE } from '../workflows/failure-types';
-import type { ResourceInfo, SessionFile, VideoInfo } from '../workflows/session-types';
+import { HEYGEN_FAILURE } from '../contract/failures';
+import type { ResourceInfo, SessionFile, VideoInfo } from '../contract/session';
 
 /** Message text is cut to this in workflow history (prompts can be 10,000 characters). */
 export const MESSAGE_CONTENT_LIMIT = 2_000;

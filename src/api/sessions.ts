@@ -15,13 +15,26 @@ import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config';
 import type { Logger } from '../logging';
 import { startVideoAgentSession, newSessionId, type SessionHandle } from '../temporal/sessions';
-import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../workflows/search-attributes';
-import { approveSignal, heygenEventSignal, sendMessageSignal, stateQuery, WORKFLOW_TYPE, type videoAgentSession } from '../workflows/session';
-import { GOVERNOR_WORKFLOW_TYPE, governorStateQuery, type GovernorState } from '../workflows/governor';
-import { CHECKPOINT_PHASES, FINAL_PHASES, type Action, type Phase, type SessionInput, type SessionState, type VideoInfo } from '../workflows/session-types';
+import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
+import { GOVERNOR_WORKFLOW_TYPE, governorStateQuery, type GovernorState } from '../contract/governor';
+import {
+  approveSignal,
+  CHECKPOINT_PHASES,
+  FINAL_PHASES,
+  heygenEventSignal,
+  sendMessageSignal,
+  SESSION_WORKFLOW_TYPE,
+  stateQuery,
+  type Action,
+  type Phase,
+  type SessionInput,
+  type SessionState,
+  type VideoAgentSessionWorkflow,
+  type VideoInfo,
+} from '../contract/session';
 import { ApiError, notFound } from './errors';
 import type { z } from 'zod';
-import type { CapacityResponseSchema, CreateSessionBody, ListSessionsResponseSchema } from './schemas';
+import type { CapacityResponseSchema, CreateSessionBody, ListSessionsResponseSchema } from '../contract/api';
 import { canSee, type Principal } from './tokens';
 import { canonicalJson } from '../canonical-json';
 import type { CursorCodec } from './cursor';
@@ -104,7 +117,7 @@ export class SessionsService {
     principal: Principal,
     query: { status?: Phase; limit: number; cursor?: string },
   ): Promise<z.infer<typeof ListSessionsResponseSchema>> {
-    const clauses = [`WorkflowType="${WORKFLOW_TYPE}"`];
+    const clauses = [`WorkflowType="${SESSION_WORKFLOW_TYPE}"`];
     if (!principal.admin) clauses.push(principal.tenant ? `VideoAgentTenant="${principal.tenant}"` : 'VideoAgentTenant IS NULL');
     if (query.status) clauses.push(`VideoAgentStatus="${query.status}"`);
     const visibilityQuery = clauses.join(' AND ');
@@ -248,7 +261,7 @@ export class SessionsService {
       const page = await this.call(() =>
         this.client.workflowService.listWorkflowExecutions({
           namespace: this.config.temporal.namespace,
-          query: `WorkflowType="${WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND WorkflowId IN (${quoted})`,
+          query: `WorkflowType="${SESSION_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND WorkflowId IN (${quoted})`,
           pageSize: 1000,
           nextPageToken,
         }),
@@ -324,10 +337,10 @@ export class SessionsService {
 
   /** The session, if it exists, is a video agent session and belongs to the caller's tenant. */
   private async owned(principal: Principal, id: string): Promise<{ handle: SessionHandle; description: WorkflowExecutionDescription }> {
-    const handle = this.client.workflow.getHandle<typeof videoAgentSession>(id);
+    const handle = this.client.workflow.getHandle<VideoAgentSessionWorkflow>(id);
     const description = await this.call(() => handle.describe());
     const tenant = description.typedSearchAttributes.get(VideoAgentTenant) ?? null;
-    if (description.type !== WORKFLOW_TYPE || !canSee(principal, tenant)) throw notFound();
+    if (description.type !== SESSION_WORKFLOW_TYPE || !canSee(principal, tenant)) throw notFound();
     return { handle, description };
   }
 

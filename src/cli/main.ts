@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { durationProblem, parseDuration } from '../duration';
-import type { SessionFile, SessionState } from '../workflows/session-types';
+import { durationProblem, parseDuration } from '../contract/duration';
+import type { SessionFile, SessionState } from '../contract/session';
 import { ApiClient, CliError, EXIT, resolveToken } from './api-client';
 import { ENDED, NEEDS_INPUT, statusLine, summary, table, waitingFor } from './render';
 

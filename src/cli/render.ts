@@ -1,7 +1,7 @@
 /**
  * How the CLI shows sessions to a person: a summary, a one-line live status with a progress bar, tables.
  */
-import type { SessionState } from '../workflows/session-types';
+import type { SessionState } from '../contract/session';
 
 export const NEEDS_INPUT = ['reviewing', 'waiting_for_input'];
 export const ENDED = ['completed', 'failed', 'stopped', 'expired'];

@@ -38,7 +38,7 @@ import {
   type SessionSummary,
   type StopSessionResponse,
   type Video,
-} from './schemas';
+} from '../contract/heygen';
 
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
 export const DEFAULT_WRITE_TIMEOUT_MS = 120_000;

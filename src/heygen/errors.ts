@@ -10,7 +10,7 @@
  *
  * Messages never contain the API key: nothing here ever sees request headers.
  */
-import { ErrorEnvelopeSchema } from './schemas';
+import { ErrorEnvelopeSchema } from '../contract/heygen';
 
 export type RetryClass = 'retryable' | 'ambiguous' | 'not_retryable';
 

@@ -9,7 +9,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { CreateSessionRequestSchema, SendMessageRequestSchema } from '../heygen/schemas';
+import { CreateSessionRequestSchema, SendMessageRequestSchema } from '../contract/heygen';
 import type { Logger } from '../logging';
 import { applyKnobsPatch, SimulatorKnobsPatchSchema, type SimulatorConfig, type SimulatorKnobs } from './config';
 import { FaultInjector, ScriptedFaultSchema, seededRandom, WRITE_ENDPOINTS, type EndpointName, type Fault } from './faults';

@@ -7,7 +7,7 @@
  * The directive is simulator-only: the real HeyGen API would read it as part of the prompt.
  * Durations are simulated time (see SIMULATOR_TIME_SCALE): `500ms`, `30s`, `5m`, `1h`, or bare seconds.
  */
-import { durationProblem, parseDuration } from '../duration';
+import { durationProblem, parseDuration } from '../contract/duration';
 
 export interface Scenario {
   /** Thinking time before the first checkpoint (and before generating, when review is skipped). */

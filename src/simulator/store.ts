@@ -19,7 +19,7 @@ import {
   type CreateSessionRequest,
   type KnownSessionStatus,
   type SendMessageRequest,
-} from '../heygen/schemas';
+} from '../contract/heygen';
 import type { SimulatorKnobs } from './config';
 import { readsAsApproval, type Scenario } from './scenario';
 

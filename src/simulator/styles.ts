@@ -3,7 +3,7 @@
  * covers every tag HeyGen documents, so tag filtering and pagination have something to work on. The
  * names and ids are the simulator's own; HeyGen's real catalogue is curated and changes over time.
  */
-import type { STYLE_TAGS } from '../heygen/schemas';
+import type { STYLE_TAGS } from '../contract/heygen';
 
 export interface SimStyle {
   id: string;

@@ -4,7 +4,7 @@
  * and, when the knobs say so, duplicated (same `Heygen-Event-Id`) or dropped.
  */
 import { randomUUID } from 'node:crypto';
-import { webhookHeaders } from '../heygen/webhook-signature';
+import { webhookHeaders } from '../contract/heygen-webhooks';
 import type { Logger } from '../logging';
 import type { SimulatorKnobs } from './config';
 

@@ -12,7 +12,7 @@ import type {
   Video,
   VideoAgentStyle,
   VideoStatusItem,
-} from '../heygen/schemas';
+} from '../contract/heygen';
 import type { MediaUrls } from './media';
 import { MESSAGE_WINDOW, type SessionStore, type SimResource, type SimSession, type SimVideo } from './store';
 import type { SimStyle } from './styles';

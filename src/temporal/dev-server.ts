@@ -15,7 +15,7 @@ import { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import { UserFacingError } from '../errors';
 import type { Logger } from '../logging';
-import { SEARCH_ATTRIBUTES, type AnySearchAttributeKey } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES, type AnySearchAttributeKey } from '../contract/search-attributes';
 
 const GUARD_SCRIPT = path.join(__dirname, 'orphan-guard.cjs');
 const OUTPUT_TAIL_LINES = 12;

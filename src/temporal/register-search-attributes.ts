@@ -10,7 +10,7 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import type { Config } from '../config';
 import { runMain, StartupError } from '../lifecycle';
 import type { Logger } from '../logging';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 import { connectionOptions } from './connection';
 
 export async function registerSearchAttributes(config: Config, logger: Logger, options: { waitMs?: number } = {}): Promise<string[]> {

@@ -4,11 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../workflows/search-attributes';
-import { videoAgentSession } from '../workflows/session';
-import { SessionInputSchema, summarizePrompt, type SessionInput } from '../workflows/session-types';
+import { VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
+import { SESSION_WORKFLOW_TYPE, SessionInputSchema, summarizePrompt, type SessionInput, type VideoAgentSessionWorkflow } from '../contract/session';
 
-export type SessionHandle = WorkflowHandle<typeof videoAgentSession>;
+export type SessionHandle = WorkflowHandle<VideoAgentSessionWorkflow>;
 
 export interface StartSessionOptions {
   taskQueue: string;
@@ -31,7 +30,7 @@ export async function startVideoAgentSession(client: Client, input: SessionInput
   const typedSearchAttributes: { key: typeof VideoAgentStatus; value: string }[] = [{ key: VideoAgentStatus, value: 'creating' }];
   if (parsed.requestedBy) typedSearchAttributes.push({ key: VideoAgentRequestedBy, value: parsed.requestedBy });
   if (parsed.tenant) typedSearchAttributes.push({ key: VideoAgentTenant, value: parsed.tenant });
-  return client.workflow.start(videoAgentSession, {
+  return client.workflow.start<VideoAgentSessionWorkflow>(SESSION_WORKFLOW_TYPE, {
     taskQueue: options.taskQueue,
     workflowId: options.workflowId ?? newSessionId(),
     args: [input],

@@ -12,73 +12,16 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { GovernorActivities } from '../activities/governor';
-import { SlotQueue, type SlotQueueSnapshot, type SlotRequest } from './slot-queue';
-
-export const GOVERNOR_WORKFLOW_TYPE = 'heygenGovernor';
-
-/** The governor's workflow id for an account. */
-export const governorWorkflowId = (account: string): string => `heygen-governor-${account}`;
-
-export interface AcquireSlot {
-  sessionId: string;
-  tenant: string | null;
-  /** When the session started waiting (ISO): its place in the FIFO order. */
-  requestedAt: string;
-  /** The slot count the asking worker is configured with (HEYGEN_MAX_CONCURRENT); the latest wins. */
-  limit: number;
-}
-export interface ReleaseSlot {
-  sessionId: string;
-  reason: string;
-}
-export interface SlotGranted {
-  grantedAt: string;
-}
-export interface QueuePosition {
-  /** 1 = next. */
-  position: number;
-  queued: number;
-}
-
-// The slot protocol, both directions: sessions send the first two, the governor the last two.
-export const acquireSlotSignal = wf.defineSignal<[AcquireSlot]>('acquireSlot');
-export const releaseSlotSignal = wf.defineSignal<[ReleaseSlot]>('releaseSlot');
-export const slotGrantedSignal = wf.defineSignal<[SlotGranted]>('slotGranted');
-export const queuePositionSignal = wf.defineSignal<[QueuePosition]>('queuePosition');
-
-export interface SlotHolder {
-  sessionId: string;
-  tenant: string | null;
-  grantedAt: string;
-}
-
-export interface GovernorState {
-  account: string;
-  limit: number;
-  holders: SlotHolder[];
-  /** Waiting sessions in the order they will be served. */
-  waiting: (SlotRequest & { position: number })[];
-  granted: number;
-  released: number;
-  /** Slots taken back from holders that ended without releasing. */
-  reclaimed: number;
-  updatedAt: string;
-}
-export const governorStateQuery = wf.defineQuery<GovernorState>('state');
-
-export interface GovernorInput {
-  account: string;
-  limit: number;
-  /** How often, while sessions wait and every slot is held, holders are checked for having ended. */
-  reclaimCheckMs: number;
-  /** Internal: what one run hands the next at continue-as-new. */
-  carried?: {
-    holders: SlotHolder[];
-    queue: SlotQueueSnapshot;
-    reported: [string, number][];
-    counters: { granted: number; released: number; reclaimed: number };
-  };
-}
+import {
+  acquireSlotSignal,
+  governorStateQuery,
+  queuePositionSignal,
+  releaseSlotSignal,
+  slotGrantedSignal,
+  type GovernorInput,
+  type SlotHolder,
+} from '../contract/governor';
+import { SlotQueue } from './slot-queue';
 
 /** Positions are pushed to this many waiters at most; the rest learn theirs as they move up. */
 const POSITION_UPDATES_LIMIT = 100;

@@ -18,11 +18,15 @@
 import * as wf from '@temporalio/workflow';
 import { z } from 'zod';
 import type { GovernorActivities, HeyGenActivities, SessionSnapshot, SnapshotMessage, VideoDetails } from '../activities';
-import { formatDuration } from '../duration';
-import { HEYGEN_FAILURE, SESSION_FAILURE } from './failure-types';
-import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from './governor';
-import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from './search-attributes';
+import { formatDuration } from '../contract/duration';
+import { HEYGEN_FAILURE, SESSION_FAILURE } from '../contract/failures';
+import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from '../contract/governor';
+import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
 import {
+  approveSignal,
+  heygenEventSignal,
+  sendMessageSignal,
+  stateQuery,
   ApproveSignalSchema,
   CHECKPOINT_PHASES,
   FINAL_PHASES,
@@ -34,7 +38,6 @@ import {
   type Action,
   type ApproveSignal,
   type ChatMessage,
-  type HeygenEventSignal,
   type ParsedSessionInput,
   type Phase,
   type ResourceInfo,
@@ -46,15 +49,7 @@ import {
   type SessionState,
   type Timing,
   REQUEST_ID_MAX,
-} from './session-types';
-
-export const WORKFLOW_TYPE = 'videoAgentSession';
-
-// Messages: defined beside the workflow that owns them, importable by clients.
-export const approveSignal = wf.defineSignal<[ApproveSignal]>('approve');
-export const sendMessageSignal = wf.defineSignal<[SendMessageSignal]>('sendMessage');
-export const heygenEventSignal = wf.defineSignal<[HeygenEventSignal?]>('heygenEvent');
-export const stateQuery = wf.defineQuery<SessionState>('state');
+} from '../contract/session';
 
 /** What an approval says to HeyGen when the reviewer gives no text of their own. */
 export const DEFAULT_APPROVAL_MESSAGE = 'Approved. Please go ahead and generate the video.';

@@ -6,21 +6,7 @@
  * continue-as-new and tests can check the order without a server.
  */
 
-export interface SlotRequest {
-  /** The session's workflow id. */
-  sessionId: string;
-  /** Tenants share slots fairly; sessions without a tenant count as one tenant of their own. */
-  tenant: string | null;
-  /** When the session started waiting (its start, for a first slot): the FIFO order, whenever it arrives. */
-  requestedAt: string;
-}
-
-export interface SlotQueueSnapshot {
-  /** Waiting requests, oldest `requestedAt` first. */
-  waiting: SlotRequest[];
-  /** Tenants with waiting requests, in the order they are served next. */
-  rotation: string[];
-}
+import type { SlotQueueSnapshot, SlotRequest } from '../contract/governor';
 
 const tenantKey = (tenant: string | null): string => (tenant === null ? '' : `t:${tenant}`);
 

@@ -3,8 +3,8 @@
  * is being sent to HeyGen is settled explicitly and the API answers with that outcome, never a 202 for
  * something the workflow refused. Plus the one request-id limit, and the capacity view reviewers read.
  */
-import type { SessionState } from '../../src/workflows/session-types';
-import { REQUEST_ID_MAX } from '../../src/workflows/session-types';
+import type { SessionState } from '../../src/contract/session';
+import { REQUEST_ID_MAX } from '../../src/contract/session';
 import { startApiHarness, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { eventually } from '../harness/wait';
 

@@ -3,8 +3,8 @@
  */
 import net from 'node:net';
 import path from 'node:path';
-import { webhookHeaders } from '../../src/heygen/webhook-signature';
-import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/simulator/defaults';
+import { webhookHeaders } from '../../src/contract/heygen-webhooks';
+import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
 import { findFreePort } from '../../src/temporal/dev-server';
 import { TOKENS } from '../harness/api';
 import { PROJECT_ROOT, startProcess, tsNode } from '../harness/processes';

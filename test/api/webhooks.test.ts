@@ -2,8 +2,8 @@
  * POST /v1/webhooks/heygen: HeyGen's signed callbacks wake sessions at once; forged, tampered, stale
  * and replayed deliveries are refused or deduplicated, and nothing is signalled for them.
  */
-import { webhookHeaders } from '../../src/heygen/webhook-signature';
-import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/simulator/defaults';
+import { webhookHeaders } from '../../src/contract/heygen-webhooks';
+import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
 import { startApiHarness, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { uniqueId } from '../harness/temporal';
 import { eventually } from '../harness/wait';

@@ -5,10 +5,10 @@
  * completes, HeyGen never sees more jobs than the cap, slots go first come first served, and a small
  * tenant is not starved behind a big one.
  */
-import { governorStateQuery } from '../../src/workflows/governor';
-import { VideoAgentStatus } from '../../src/workflows/search-attributes';
+import { governorStateQuery } from '../../src/contract/governor';
+import { VideoAgentStatus } from '../../src/contract/search-attributes';
 import type { SessionHandle } from '../../src/temporal/sessions';
-import type { SessionState } from '../../src/workflows/session-types';
+import type { SessionState } from '../../src/contract/session';
 import { startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { eventually } from '../harness/wait';
 import { governorIdOf, governorLog, inversions, report } from './support';

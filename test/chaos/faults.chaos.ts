@@ -6,8 +6,8 @@
  * message.
  */
 import type { SessionHandle } from '../../src/temporal/sessions';
-import { approveSignal } from '../../src/workflows/session';
-import type { ResourceInfo, SessionState } from '../../src/workflows/session-types';
+import { approveSignal } from '../../src/contract/session';
+import type { ResourceInfo, SessionState } from '../../src/contract/session';
 import { startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { eventually } from '../harness/wait';
 import { report } from './support';

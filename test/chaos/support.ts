@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { heygenAccountId } from '../../src/activities/governor';
 import type { SessionHandle } from '../../src/temporal/sessions';
-import { governorWorkflowId } from '../../src/workflows/governor';
+import { governorWorkflowId } from '../../src/contract/governor';
 import type { SessionHarness } from '../harness/sessions';
 
 /** The workflow id of the governor that hands out the harness simulator's slots. */

@@ -17,7 +17,7 @@ import {
   StopSessionResponseSchema,
   VideoSchema,
   WebhookEventSchema,
-} from '../../src/heygen/schemas';
+} from '../../src/contract/heygen';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'heygen', name), 'utf8'));
 

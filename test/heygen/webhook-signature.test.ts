@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { signWebhookBody, verifyWebhook, webhookHeaders } from '../../src/heygen/webhook-signature';
+import { signWebhookBody, verifyWebhook, webhookHeaders } from '../../src/contract/heygen-webhooks';
 
 const secret = 'whsec_test_secret';
 const rawBody = JSON.stringify({ event_type: 'video_agent.success', event_data: { session_id: 's', callback_id: 'wf' } });

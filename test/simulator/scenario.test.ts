@@ -1,4 +1,4 @@
-import { parseDuration } from '../../src/duration';
+import { parseDuration } from '../../src/contract/duration';
 import { DEFAULT_SCENARIO, parseScenario, readsAsApproval, ScenarioError } from '../../src/simulator/scenario';
 
 test('a prompt without a directive runs the default scenario', () => {

@@ -15,7 +15,7 @@ import {
   SessionSchema,
   VideoSchema,
   type Session,
-} from '../../src/heygen/schemas';
+} from '../../src/contract/heygen';
 import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
 import { mediaFiles } from '../../src/simulator/media';
 import { startTestSimulator, type TestSimulator } from '../harness/simulator';

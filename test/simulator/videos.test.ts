@@ -14,7 +14,7 @@ import {
   VideoAgentStyleSchema,
   VideoSchema,
   VideoStatusItemSchema,
-} from '../../src/heygen/schemas';
+} from '../../src/contract/heygen';
 import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
 import { mediaFiles } from '../../src/simulator/media';
 import { startTestSimulator, type TestSimulator } from '../harness/simulator';

@@ -4,8 +4,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebhookEventSchema } from '../../src/heygen/schemas';
-import { verifyWebhook } from '../../src/heygen/webhook-signature';
+import { WebhookEventSchema } from '../../src/contract/heygen';
+import { verifyWebhook } from '../../src/contract/heygen-webhooks';
 import { startTestSimulator, type TestSimulator } from '../harness/simulator';
 import { eventually } from '../harness/wait';
 

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { DevServerError, startDevServer } from '../../src/temporal/dev-server';
-import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
 import { portIsFree, processGroupAlive, startProcess, tsNode } from '../harness/processes';
 import { eventually } from '../harness/wait';
 

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
-import { VideoAgentStatus } from '../../src/workflows/search-attributes';
+import { VideoAgentStatus } from '../../src/contract/search-attributes';
 import * as activities from '../fixtures/workflows/activities';
 import { releaseSignal, type signalGate } from '../fixtures/workflows/signal-gate';
 import { connectClient, uniqueId, withWorker } from '../harness/temporal';

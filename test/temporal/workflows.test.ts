@@ -8,7 +8,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { SEARCH_ATTRIBUTES, VideoAgentStatus } from '../../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTES, VideoAgentStatus } from '../../src/contract/search-attributes';
 import * as activities from '../fixtures/workflows/activities';
 import { releaseSignal, type signalGate } from '../fixtures/workflows/signal-gate';
 import { connectClient, uniqueId, withWorker } from '../harness/temporal';

@@ -3,7 +3,7 @@
  * that keeps failing is retried past its quick attempts while the session says HeyGen is unreachable,
  * and storyboard images are read one by one, so images that do not come never hold up or fail a review.
  */
-import { approveSignal } from '../../src/workflows/session';
+import { approveSignal } from '../../src/contract/session';
 import { detailsOf, recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { eventually } from '../harness/wait';
 

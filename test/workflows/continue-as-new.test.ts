@@ -6,8 +6,8 @@
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { heygenAccountId } from '../../src/activities';
 import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
-import { governorStateQuery, governorWorkflowId } from '../../src/workflows/governor';
-import { approveSignal } from '../../src/workflows/session';
+import { governorStateQuery, governorWorkflowId } from '../../src/contract/governor';
+import { approveSignal } from '../../src/contract/session';
 import { startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { eventually } from '../harness/wait';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { approveSignal } from '../../src/workflows/session';
+import { approveSignal } from '../../src/contract/session';
 import { PROJECT_ROOT, startProcess, tsNode, type RunningProcess } from '../harness/processes';
 import { startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { temporalAddress } from '../harness/temporal';

@@ -8,10 +8,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { HeyGenClient } from '../../src/heygen/client';
 import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
 import type { SessionHandle } from '../../src/temporal/sessions';
-import { SESSION_FAILURE } from '../../src/workflows/failure-types';
-import { VideoAgentStatus } from '../../src/workflows/search-attributes';
-import { approveSignal } from '../../src/workflows/session';
-import type { SessionInput, SessionState } from '../../src/workflows/session-types';
+import { SESSION_FAILURE } from '../../src/contract/failures';
+import { VideoAgentStatus } from '../../src/contract/search-attributes';
+import { approveSignal } from '../../src/contract/session';
+import type { SessionInput, SessionState } from '../../src/contract/session';
 import { detailsOf, recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { uniqueId } from '../harness/temporal';
 

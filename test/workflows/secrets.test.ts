@@ -3,7 +3,7 @@
  * workflow's history (inputs, activity arguments and results, failures), memo or search attributes.
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { approveSignal } from '../../src/workflows/session';
+import { approveSignal } from '../../src/contract/session';
 import { startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { uniqueId } from '../harness/temporal';
 

@@ -4,8 +4,9 @@
  */
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { HeyGenSessionId, VideoAgentStatus } from '../../src/workflows/search-attributes';
-import { approveSignal, DEFAULT_APPROVAL_MESSAGE, heygenEventSignal, sendMessageSignal, stateQuery } from '../../src/workflows/session';
+import { HeyGenSessionId, VideoAgentStatus } from '../../src/contract/search-attributes';
+import { approveSignal, heygenEventSignal, sendMessageSignal, stateQuery } from '../../src/contract/session';
+import { DEFAULT_APPROVAL_MESSAGE } from '../../src/workflows/session';
 import { recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { uniqueId } from '../harness/temporal';
 import { eventually } from '../harness/wait';

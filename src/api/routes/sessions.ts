@@ -20,10 +20,10 @@ import {
   SessionViewSchema,
   StopResponseSchema,
   VideoResponseSchema,
-} from '../schemas';
+} from '../../contract/api';
 import { newRequestId, sessionLinks, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
-import { REQUEST_ID_MAX } from '../../workflows/session-types';
+import { REQUEST_ID_MAX } from '../../contract/session';
 
 /**
  * `Idempotency-Key`: optional, 1-200 visible ASCII characters (on decisions it becomes the signal's

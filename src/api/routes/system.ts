@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError } from '../errors';
 import type { ApiMetrics } from '../metrics';
-import { ErrorResponseSchema, HealthSchema } from '../schemas';
+import { ErrorResponseSchema, HealthSchema } from '../../contract/api';
 import type { SessionsService } from '../sessions';
 
 export const systemRoutes: FastifyPluginAsync<{ sessions: SessionsService; metrics: ApiMetrics }> = async (app, { sessions, metrics }) => {

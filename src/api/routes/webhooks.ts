@@ -12,10 +12,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { WebhookEventSchema } from '../../heygen/schemas';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../heygen/webhook-signature';
+import { WebhookEventSchema } from '../../contract/heygen';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../contract/heygen-webhooks';
 import { ApiError } from '../errors';
-import { ErrorResponseSchema, WebhookAckSchema } from '../schemas';
+import { ErrorResponseSchema, WebhookAckSchema } from '../../contract/api';
 import type { SessionsService } from '../sessions';
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);

@@ -3,8 +3,9 @@
  * through the `state` query, its result, and the payloads of its signals. Workflow-safe (zod only), so
  * the workflow, the activities, the API and tools share one definition.
  */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { z } from 'zod';
-import { durationProblem, parseDuration } from '../duration';
+import { durationProblem, parseDuration } from './duration';
 
 /**
  * The longest duration anything takes (a year): every deadline a session computes stays a valid date,
@@ -226,7 +227,7 @@ export type VideoInfo = z.infer<typeof VideoInfoSchema>;
 
 export const SessionErrorSchema = z.object({
   reason: z.string(),
-  /** One of the failure types in src/workflows/failure-types.ts (`SESSION_FAILURE`). */
+  /** One of the failure types in src/contract/failures.ts (`SESSION_FAILURE`). */
   type: z.string(),
 });
 
@@ -297,3 +298,15 @@ export function summarizePrompt(prompt: string, max = 80): string {
   const clean = prompt.replace(/\s+/g, ' ').trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The session workflow's type and messages: what clients (the API, operators' tools) send and ask.
+
+export const SESSION_WORKFLOW_TYPE = 'videoAgentSession';
+/** The workflow's signature, for typed handles without loading the workflow's code. */
+export type VideoAgentSessionWorkflow = (input: SessionInput) => Promise<SessionResult>;
+
+export const approveSignal = defineSignal<[ApproveSignal]>('approve');
+export const sendMessageSignal = defineSignal<[SendMessageSignal]>('sendMessage');
+export const heygenEventSignal = defineSignal<[HeygenEventSignal?]>('heygenEvent');
+export const stateQuery = defineQuery<SessionState>('state');

@@ -9,7 +9,7 @@ import {
   SessionFileSchema,
   SessionStateSchema,
   VideoInfoSchema,
-} from '../workflows/session-types';
+} from './session';
 
 const sessionId = z
   .string()
