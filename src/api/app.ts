@@ -4,6 +4,8 @@
  * limits, overload protection and Prometheus metrics. Route groups are encapsulated plugins.
  */
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -13,7 +15,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
 import type { Logger } from '../logging';
-import { bearerToken } from './auth';
+import { bearerToken, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth';
 import { CursorCodec } from './cursor';
 import { parseJsonBody } from './json-body';
 import { PrincipalFirstStore, rateLimitKey } from './rate-limit-store';
@@ -42,7 +44,39 @@ function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode
     .send({ error: { code, message, requestId: request.id, ...(details === undefined ? {} : { details }) } });
 }
 
+/** Everything under /v1 but HeyGen's webhook (which is signed instead) takes a bearer token. */
+const needsToken = (url: string) => url.startsWith('/v1/') && !url.startsWith('/v1/webhooks/');
+
+function sendUnauthorized(request: FastifyRequest, reply: FastifyReply) {
+  return sendError(request, reply, 'unauthorized', UNAUTHORIZED_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
+}
+
+/**
+ * Fastify's own answer to a request Node could not parse is JSON of another shape; ours is the error
+ * envelope (no body to a HEAD request), then the connection closes.
+ */
+function answerUnparsableRequest(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: {
+      code: tooLarge ? 'headers_too_large' : 'invalid_request',
+      message: tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP (a URL may only hold ASCII; percent-encode the rest).',
+      requestId: `req_${randomBytes(8).toString('hex')}`,
+    },
+  });
+  const head = Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+  );
+}
+
 export async function buildApi({ config, logger, client, tokens }: ApiDependencies): Promise<FastifyInstance> {
+  const verifier = new TokenVerifier(tokens);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -50,9 +84,11 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     forceCloseConnections: true,
     // Session ids may be up to 200 characters; the router's own limit is 100.
     routerOptions: { maxParamLength: 256 },
-    // Requests the router rejects before any route (bad URL encoding, over-long params) get our envelope too.
-    // Their messages quote the URL, which may be long or hostile: ours say what is wrong without it.
+    // Requests the router rejects before any route (bad URL encoding, over-long params) get our envelope
+    // too, and on token routes a 401 first when the token is not valid: nothing is checked for a caller
+    // without one. The router's messages quote the URL, which may be long or hostile: ours do not.
     frameworkErrors: (error, request, reply) => {
+      if (needsToken(request.url) && !verifier.verify(bearerToken(request) ?? '')) return void sendUnauthorized(request, reply);
       const message =
         error.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? 'A path parameter is too long (session ids are at most 200 characters).'
@@ -61,6 +97,8 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
             : 'The request is not valid.';
       void sendError(request, reply, 'invalid_request', message);
     },
+    // Requests Node's HTTP parser refuses (bytes that are not allowed in a URL, over-long headers).
+    clientErrorHandler: answerUnparsableRequest,
     // A caller's request id is kept when it looks like one, so its logs and ours line up.
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -110,7 +148,6 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   });
 
   await app.register(fastifyUnderPressure, { maxEventLoopDelay: config.api.maxEventLoopDelayMs, retryAfter: 5 });
-  const verifier = new TokenVerifier(tokens);
   await app.register(fastifyRateLimit, {
     max: config.api.rateLimitPerMinute,
     timeWindow: '1 minute',

@@ -35,6 +35,9 @@ export function loadApiTokens(config: Config): ApiToken[] {
   return parsed.data;
 }
 
+export const UNAUTHORIZED_MESSAGE = 'A valid bearer token is required (Authorization: Bearer <token>).';
+export const UNAUTHORIZED_HEADERS = { 'www-authenticate': 'Bearer realm="video-agent-orchestrator"' };
+
 /** The bearer token of a request, if it carries one. */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -51,11 +54,7 @@ export function requireScope(verifier: TokenVerifier, scope: Scope) {
   return async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request);
     const principal = token === undefined ? undefined : verifier.verify(token);
-    if (!principal) {
-      throw new ApiError('unauthorized', 'A valid bearer token is required (Authorization: Bearer <token>).', undefined, {
-        'www-authenticate': 'Bearer realm="video-agent-orchestrator"',
-      });
-    }
+    if (!principal) throw new ApiError('unauthorized', UNAUTHORIZED_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
     if (!hasScope(principal, scope)) throw new ApiError('forbidden', `This token lacks the ${scope} scope.`);
     request.principal = principal;
   };

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   video_not_ready: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  headers_too_large: 431,
   idempotency_key_reused: 422,
   rate_limited: 429,
   internal_error: 500,

@@ -11,14 +11,14 @@ import {
   VideoInfoSchema,
 } from './session';
 
-const sessionId = z
+export const SessionIdSchema = z
   .string()
   .min(1)
   .max(200)
   .regex(/^[A-Za-z0-9._:-]+$/, { error: 'session ids are made of A-Z a-z 0-9 . _ : -' })
   .meta({ description: 'The session id (the Temporal workflow id).' });
 
-export const SessionParamsSchema = z.object({ id: sessionId });
+export const SessionParamsSchema = z.object({ id: SessionIdSchema });
 
 export const CreateSessionBodySchema = z
   .object({
@@ -52,7 +52,7 @@ export const SessionLinksSchema = z.object({
 });
 
 export const CreateSessionResponseSchema = z.object({
-  id: sessionId,
+  id: SessionIdSchema,
   status: z.enum(PHASES),
   links: SessionLinksSchema,
 });

@@ -3,6 +3,9 @@
  * bodies in other charsets, prototype keys, over-long parameters.
  */
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
+import { webhookHeaders } from '../../src/contract/heygen-webhooks';
+import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
 import { startApiHarness, type ApiHarness } from '../harness/api';
 
 let api: ApiHarness;
@@ -110,6 +113,44 @@ describe('parameters', () => {
     expect(JSON.stringify(response.body)).not.toMatch(/xxxxxxxxxx|yyyyyyyyyy|zzzzzzzzzz/);
   });
 });
+
+describe('found by the fuzz suite', () => {
+  test('a signed webhook whose callback_id Temporal could not take as an id (a lone surrogate) is acknowledged, not a 5xx', async () => {
+    const rawBody = '{"event_type":"video_agent.success","event_data":{"session_id":"s","callback_id":"session-\\udc00\\ud800"}}';
+    const headers = webhookHeaders(rawBody, DEFAULT_SIMULATOR_WEBHOOK_SECRET, 'evt_surrogate', Math.floor(Date.now() / 1000));
+    const response = await api.call('POST', '/v1/webhooks/heygen', { token: null, rawBody, headers });
+    expect([response.status, response.body]).toEqual([200, { received: true }]);
+  });
+
+  test.each([
+    ['a badly encoded id', '/v1/sessions/%%/stop', 'POST'],
+    ['an over-long id', `/v1/sessions/session-${'x'.repeat(400)}`, 'GET'],
+  ])('without a token, %s on a token route is a 401 (the router checks nothing first)', async (_name, path, method) => {
+    const response = await api.call<ErrorBody>(method, path, { token: null });
+    expect([response.status, response.body.error.code]).toEqual([401, 'unauthorized']);
+  });
+
+  test.each([
+    ['headers over 16 KiB', `GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'x'.repeat(40_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    ['bytes a URL may not hold', 'GET /v1/sessions/\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'invalid_request'],
+  ])('a request Node cannot parse (%s) gets the error envelope, then the connection closes', async (_name, raw, status, code) => {
+    const answer = await rawRequest(Buffer.from(raw, 'latin1'));
+    expect(answer).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code, message: expect.any(String), requestId: expect.any(String) } });
+  });
+});
+
+function rawRequest(bytes: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(api.url).port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}
 
 function countBy(values: readonly (string | number)[]): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { WebhookEventSchema } from '../../contract/heygen';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../contract/heygen-webhooks';
 import { ApiError } from '../errors';
-import { ErrorResponseSchema, WebhookAckSchema } from '../../contract/api';
+import { ErrorResponseSchema, SessionIdSchema, WebhookAckSchema } from '../../contract/api';
 import type { SessionsService } from '../sessions';
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
@@ -62,13 +62,15 @@ export const webhookRoutes: FastifyPluginAsync<{ sessions: SessionsService; secr
       }
       const { eventId } = verification;
       const workflowId = event.event_data.callback_id;
-      if (!workflowId) {
-        request.log.info({ eventId, type: event.event_type }, 'HeyGen webhook without callback_id acknowledged');
+      // Ours are session ids; anything else (none, or text Temporal could not even take as an id) is
+      // acknowledged so HeyGen stops redelivering it, and left alone.
+      if (!workflowId || !SessionIdSchema.safeParse(workflowId).success) {
+        request.log.info({ eventId, type: event.event_type.slice(0, 100) }, 'HeyGen webhook without one of our session ids acknowledged');
         return { received: true };
       }
       const requestId = `heygen-webhook-${createHash('sha256').update(rawBody).digest('hex')}`;
       // Temporal down: the error is a 503 and HeyGen redelivers (it retries for 24 hours).
-      const delivered = await sessions.hint(workflowId, { eventType: event.event_type, eventId }, requestId);
+      const delivered = await sessions.hint(workflowId, { eventType: event.event_type.slice(0, 100), eventId }, requestId);
       request.log.info({ eventId, type: event.event_type, session: workflowId, delivered }, delivered ? 'HeyGen webhook passed on' : 'HeyGen webhook for an unknown session acknowledged');
       return { received: true };
     },
