@@ -11,7 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/service-config';
 import { createLogger } from '../src/logging';
 import { startSimulator } from '../src/simulator/app';
 import { loadSimulatorConfig } from '../src/simulator/config';

@@ -3,7 +3,7 @@
  * config parsed once, one logger, parts stopped in reverse order of start on SIGINT/SIGTERM, a second
  * signal forcing the exit, and problems a user can fix printed as a plain message rather than a stack.
  */
-import { loadConfig, type Config } from './config';
+import type { LoggingConfig } from './config/env';
 import { UserFacingError } from './errors';
 import { createLogger, type Logger } from './logging';
 
@@ -51,21 +51,21 @@ export class Lifecycle {
   }
 }
 
-export interface MainContext {
-  config: Config;
+export interface MainContext<C> {
+  config: C;
   logger: Logger;
   lifecycle: Lifecycle;
 }
 
 /**
- * Runs an entry point: `start` brings its parts up and registers how to stop them. The process then
+ * Runs an entry point: `load` reads the process's own configuration, `start` brings its parts up and registers how to stop them. The process then
  * lives until SIGINT/SIGTERM (or until a part calls `lifecycle.shutdown`) and exits after every part
  * has stopped.
  */
-export function runMain(name: string, start: (context: MainContext) => Promise<void>): void {
-  let config: Config;
+export function runMain<C extends LoggingConfig>(name: string, load: (env: NodeJS.ProcessEnv) => C, start: (context: MainContext<C>) => Promise<void>): void {
+  let config: C;
   try {
-    config = loadConfig();
+    config = load(process.env);
   } catch (error) {
     process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

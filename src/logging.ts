@@ -4,7 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import type { Config } from './config';
+import type { LoggingConfig } from './config/env';
 
 export type { Logger } from 'pino';
 
@@ -24,9 +24,9 @@ const REDACT_PATHS = [
 ];
 
 export interface LoggerOptions {
-  level: Config['logLevel'];
+  level: LoggingConfig['logLevel'];
   /** `pretty` for people at a terminal, `json` for log pipelines. Defaults by whether stdout is a TTY. */
-  format?: Config['logFormat'];
+  format?: LoggingConfig['logFormat'];
   destination?: pino.DestinationStream;
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { loadApiTokens } from './api/auth';
 import { localApiToken } from './api/local-token';
 import { runApi } from './api/main';
-import type { Config } from './config';
+import { loadConfig, type Config } from './service-config';
 import { runMain, StartupError } from './lifecycle';
 import type { Logger } from './logging';
 import { startSimulator } from './simulator/app';
@@ -30,7 +30,7 @@ async function startEmbeddedSimulator(dataDir: string, logger: Logger): Promise<
   }
 }
 
-runMain('video-agent-orchestrator', async ({ config: baseConfig, logger, lifecycle }) => {
+runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, logger, lifecycle }) => {
   installTemporalRuntime(logger, { shutdownSignals: [] });
   let config: Config = baseConfig;
   const lines: string[] = [];
@@ -52,14 +52,11 @@ runMain('video-agent-orchestrator', async ({ config: baseConfig, logger, lifecyc
     // wakes its session at once. (Real HeyGen cannot reach a local address: set HEYGEN_WEBHOOK_URL to a
     // public one, and HEYGEN_WEBHOOK_SECRET, for that.)
     const apiBase = `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`;
+    const webhookUrl = config.heygen.webhookUrl ?? `${apiBase}/v1/webhooks/heygen`;
     config = {
       ...config,
-      heygen: {
-        ...config.heygen,
-        baseUrl: simulator.url,
-        webhookSecret: simulator.handle.webhookSecret,
-        webhookUrl: config.heygen.webhookUrl ?? `${apiBase}/v1/webhooks/heygen`,
-      },
+      heygen: { ...config.heygen, baseUrl: simulator.url, webhookUrl },
+      api: { ...config.api, webhookUrl, webhookSecret: simulator.handle.webhookSecret },
     };
     lines.push(`  HeyGen:          simulator at ${simulator.url} (no HEYGEN_API_KEY set)`);
   } else {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createGovernorActivities, createHeyGenActivities, heygenAccountId } from './activities';
-import type { Config } from './config';
+import { loadWorkerConfig, type WorkerConfig as Config } from './worker-config';
 import { HeyGenClient } from './heygen/client';
 import { runMain, type Lifecycle } from './lifecycle';
 import type { Logger } from './logging';
@@ -89,7 +89,7 @@ export async function runVideoAgentWorker(config: Config, logger: Logger, lifecy
 }
 
 if (require.main === module) {
-  runMain('worker', async ({ config, logger, lifecycle }) => {
+  runMain('worker', loadWorkerConfig, async ({ config, logger, lifecycle }) => {
     // The lifecycle decides the order of shutdown, so the Runtime must not act on signals itself.
     installTemporalRuntime(logger, { shutdownSignals: [] });
     await runVideoAgentWorker(config, logger, lifecycle);

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, envSchema, loadConfig } from '../src/config';
-import { simulatorEnvSchema } from '../src/simulator/config';
+import { ConfigError, envSchema, loadConfig } from '../src/service-config';
+import { loadApiConfig } from '../src/api/config';
+import { loadTemporalConfig } from '../src/config/temporal';
+import { loadSimulatorConfig, simulatorEnvSchema } from '../src/simulator/config';
+import { loadWorkerConfig } from '../src/worker-config';
 
 function problemsOf(env: NodeJS.ProcessEnv): { variable: string; problem: string }[] {
   try {
@@ -31,7 +34,6 @@ describe('loadConfig', () => {
       apiKey: 'sim_local_key',
       baseUrl: 'http://127.0.0.1:4010',
       webhookUrl: undefined,
-      webhookSecret: undefined,
       governor: { maxConcurrent: 10, holdSlotWhileParked: true, reclaimCheckMs: 30_000 },
     });
     expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, workflowBundle: undefined });
@@ -97,7 +99,6 @@ describe('loadConfig', () => {
       apiKey: 'sk_V2_example',
       baseUrl: 'https://api.heygen.com',
       webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
-      webhookSecret: 'whsec_real_secret',
       governor: { maxConcurrent: 20, holdSlotWhileParked: false, reclaimCheckMs: 60_000 },
     });
     expect(config.dataDir).toBe('/var/lib/vao');
@@ -113,6 +114,8 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 4_000,
       decisionWaitMs: 10_000,
       maxEventLoopDelayMs: 250,
+      webhookSecret: 'whsec_real_secret',
+      webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
       sessionTiming: expect.objectContaining({ pollInitial: 5_000, maxThinking: 3_600_000 }),
     });
     expect(config.logLevel).toBe('debug');
@@ -212,5 +215,28 @@ describe('loadConfig', () => {
       // In the first column of a table row (a row may name several variables).
       expect(readme).toMatch(new RegExp(`^\\|[^|]*\`${variable}\`[^|]*\\|`, 'm'));
     }
+  });
+});
+
+describe('each process reads only its own variables', () => {
+  const theApisMistake = { API_TOKENS: 'not json', API_RATE_LIMIT: 'lots' };
+  const theWorkersMistake = { HEYGEN_MAX_CONCURRENT: 'ten', WORKER_SHUTDOWN_GRACE: '30' };
+
+  test("the worker starts past the API's bad variables, and refuses its own", () => {
+    expect(loadWorkerConfig(theApisMistake).heygen.governor.maxConcurrent).toBe(10);
+    expect(() => loadWorkerConfig(theWorkersMistake)).toThrow(/HEYGEN_MAX_CONCURRENT[\s\S]*WORKER_SHUTDOWN_GRACE/);
+    expect(loadWorkerConfig({})).not.toHaveProperty('api');
+  });
+
+  test("the API starts past the worker's bad variables (and never sees the HeyGen key), and refuses its own", () => {
+    const config = loadApiConfig({ ...theWorkersMistake, HEYGEN_API_KEY: 'sk_never_read' });
+    expect(JSON.stringify(config)).not.toContain('sk_never_read');
+    expect(config).not.toHaveProperty('heygen');
+    expect(() => loadApiConfig(theApisMistake)).toThrow(/API_TOKENS[\s\S]*API_RATE_LIMIT/);
+  });
+
+  test('the simulator and the Temporal tools read neither', () => {
+    expect(loadSimulatorConfig({ ...theApisMistake, ...theWorkersMistake }).port).toBe(4010);
+    expect(loadTemporalConfig({ ...theApisMistake, ...theWorkersMistake }).temporal.namespace).toBe('default');
   });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { envSchema } from '../src/config';
+import { envSchema } from '../src/service-config';
 import { simulatorEnvSchema } from '../src/simulator/config';
 import { startDevServer } from '../src/temporal/dev-server';
 import { findFreePort } from '../src/temporal/dev-server';
@@ -72,7 +72,7 @@ describe('docker-compose.yml', () => {
     expect(services['temporal-setup']!.command).toEqual(['node', 'dist/src/temporal/register-search-attributes.js']);
     expect(packageJson.scripts['temporal:setup']).toBe('node dist/src/temporal/register-search-attributes.js');
     const setup = read('src/temporal/register-search-attributes.ts');
-    expect(setup).toContain("import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes'");
+    expect(setup).toContain("import { SEARCH_ATTRIBUTES } from '../contract/search-attributes'");
     for (const name of ['worker', 'api']) expect(services[name]!.depends_on).toEqual({ 'temporal-setup': { condition: 'service_completed_successfully' } });
   });
 

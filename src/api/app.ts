@@ -13,7 +13,7 @@ import fastifyUnderPressure from '@fastify/under-pressure';
 import type { Client } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Config } from '../config';
+import type { ApiConfig } from './config';
 import type { Logger } from '../logging';
 import { bearerToken, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth';
 import { CursorCodec } from './cursor';
@@ -28,7 +28,7 @@ import { SessionsService } from './sessions';
 import { TokenVerifier, type ApiToken } from './tokens';
 
 export interface ApiDependencies {
-  config: Config;
+  config: ApiConfig;
   logger: Logger;
   client: Client;
   tokens: readonly ApiToken[];
@@ -191,7 +191,7 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   await app.register(systemRoutes, { sessions, metrics });
   await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier });
   // No secret, no route: an unsigned (or publicly signed) webhook must never wake a session.
-  if (config.heygen.webhookSecret) await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.heygen.webhookSecret });
+  if (config.api.webhookSecret) await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.api.webhookSecret });
   else logger.info('HeyGen webhooks are off (HEYGEN_WEBHOOK_SECRET is not set)');
   await app.ready();
   return app;

@@ -3,7 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyRequest } from 'fastify';
-import { ConfigError, type Config } from '../config';
+import { ConfigError } from '../config/env';
+import type { ApiConfig } from './config';
 import { ApiError } from './errors';
 import { ApiTokensJsonSchema, hasScope, type TokenVerifier, type ApiToken, type Principal, type Scope } from './tokens';
 
@@ -14,7 +15,7 @@ declare module 'fastify' {
 }
 
 /** The tokens from API_TOKENS or API_TOKENS_FILE (one of them); a ConfigError names a bad one. */
-export function loadApiTokens(config: Config): ApiToken[] {
+export function loadApiTokens(config: Pick<ApiConfig, 'api'>): ApiToken[] {
   const { tokens, tokensFile } = config.api;
   if (tokens && tokensFile) {
     throw new ConfigError([{ variable: 'API_TOKENS_FILE', problem: 'set either API_TOKENS or API_TOKENS_FILE, not both' }]);

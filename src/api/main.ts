@@ -3,7 +3,8 @@
  * (API_TOKENS or API_TOKENS_FILE): the API never runs open.
  */
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, type Config } from '../config';
+import { ConfigError } from '../config/env';
+import { loadApiConfig, type ApiConfig } from './config';
 import { runMain, StartupError, type Lifecycle } from '../lifecycle';
 import type { Logger } from '../logging';
 import { lazyClient } from '../temporal/connection';
@@ -12,11 +13,11 @@ import { loadApiTokens } from './auth';
 import type { ApiToken } from './tokens';
 
 /** Builds the API and listens on HOST:PORT; registers its stop (in-flight requests finish first). */
-export async function runApi(config: Config, logger: Logger, lifecycle: Lifecycle, tokens: readonly ApiToken[]): Promise<{ app: FastifyInstance; url: string }> {
+export async function runApi(config: ApiConfig, logger: Logger, lifecycle: Lifecycle, tokens: readonly ApiToken[]): Promise<{ app: FastifyInstance; url: string }> {
   if (tokens.length === 0) {
     throw new StartupError('No API tokens are configured. Set API_TOKENS (a JSON array of {name, token, scopes, tenant?}) or API_TOKENS_FILE.');
   }
-  if (config.heygen.webhookUrl && !config.heygen.webhookSecret) {
+  if (config.api.webhookUrl && !config.api.webhookSecret) {
     throw new ConfigError([
       { variable: 'HEYGEN_WEBHOOK_SECRET', problem: 'HEYGEN_WEBHOOK_URL is set, so HeyGen calls this API back, but there is no secret to verify its signatures with' },
     ]);
@@ -45,7 +46,7 @@ export async function runApi(config: Config, logger: Logger, lifecycle: Lifecycl
 }
 
 if (require.main === module) {
-  runMain('api', async ({ config, logger, lifecycle }) => {
+  runMain('api', loadApiConfig, async ({ config, logger, lifecycle }) => {
     const { url } = await runApi(config, logger, lifecycle, loadApiTokens(config));
     process.stdout.write(`\nAPI listening on ${url} (docs: ${url}/docs)\n\n`);
   });

@@ -12,7 +12,7 @@ import {
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { encodeToPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import type { Config } from '../config';
+import type { ApiConfig } from './config';
 import type { Logger } from '../logging';
 import { startVideoAgentSession, newSessionId, type SessionHandle } from '../temporal/sessions';
 import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
@@ -70,7 +70,7 @@ export interface DecisionInput {
 export class SessionsService {
   constructor(
     private readonly client: Client,
-    private readonly config: Config,
+    private readonly config: ApiConfig,
     private readonly logger: Logger,
     private readonly cursors: CursorCodec,
   ) {}

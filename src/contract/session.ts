@@ -101,6 +101,8 @@ export const TimingSchema = z
   })
   .strict();
 export type Timing = z.infer<typeof TimingSchema>;
+/** Some of the timing, the rest defaulted: what a session's input (and `SESSION_TIMING`) may set. */
+export const SessionTimingOverridesSchema = TimingSchema.partial();
 
 const label = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'label names are 1-64 of A-Z a-z 0-9 _ . : -' });
 
@@ -122,7 +124,7 @@ export const SessionInputSchema = z
       .record(label, z.string().max(200))
       .refine((labels) => Object.keys(labels).length <= 20, { error: 'at most 20 labels' })
       .optional(),
-    timing: TimingSchema.partial().optional(),
+    timing: SessionTimingOverridesSchema.optional(),
   })
   .strict();
 /** What callers pass (durations as text allowed, defaults optional). */

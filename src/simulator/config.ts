@@ -4,7 +4,7 @@
  * through `PATCH /__sim/config`, validated by the same schema.
  */
 import { z } from 'zod';
-import { parseEnv } from '../config';
+import { parseEnv } from '../config/env';
 
 import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT, DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../contract/simulator';
 

@@ -2,6 +2,7 @@
  * `npm run simulator [-- --port N]`: the HeyGen simulator alone, configured by SIMULATOR_* variables.
  * Point the worker at it with HEYGEN_BASE_URL=<its URL> and HEYGEN_API_KEY=<one of SIMULATOR_API_KEYS>.
  */
+import { loadLoggingConfig } from '../config/env';
 import { StartupError, runMain } from '../lifecycle';
 import { startSimulator } from './app';
 import { loadSimulatorConfig } from './config';
@@ -14,7 +15,7 @@ function portFromArgs(args: string[]): string | undefined {
   return value;
 }
 
-runMain('simulator', async ({ logger, lifecycle }) => {
+runMain('simulator', loadLoggingConfig, async ({ logger, lifecycle }) => {
   const port = portFromArgs(process.argv.slice(2));
   const config = loadSimulatorConfig(port === undefined ? process.env : { ...process.env, SIMULATOR_PORT: port });
   let simulator;

@@ -3,12 +3,12 @@
  * the dev server), pointed at TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE unless the arguments say otherwise.
  */
 import { spawn } from 'node:child_process';
-import { loadConfig } from '../config';
+import { loadTemporalConfig } from '../config/temporal';
 import { UserFacingError } from '../errors';
 import { ensureTemporalCli } from './cli';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadTemporalConfig();
   const cli = await ensureTemporalCli({ cliPath: config.temporal.cliPath });
   const child = spawn(cli.path, process.argv.slice(2), {
     stdio: 'inherit',

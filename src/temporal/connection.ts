@@ -4,7 +4,9 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { Config } from '../config';
+import type { TemporalConfig } from '../config/temporal';
+
+type Config = Pick<TemporalConfig, 'temporal'>;
 import { StartupError } from '../lifecycle';
 
 function unreachable(config: Config, error: unknown): StartupError {

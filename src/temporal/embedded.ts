@@ -3,7 +3,7 @@
  * SQLite file from config, with errors phrased in terms of the variables a user can change.
  */
 import path from 'node:path';
-import type { Config } from '../config';
+import type { TemporalConfig as Config } from '../config/temporal';
 import { StartupError, type Lifecycle } from '../lifecycle';
 import type { Logger } from '../logging';
 import { ensureTemporalCli } from './cli';

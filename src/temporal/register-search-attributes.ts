@@ -7,7 +7,7 @@
  */
 import { Connection } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import type { Config } from '../config';
+import { loadTemporalConfig, type TemporalConfig as Config } from '../config/temporal';
 import { runMain, StartupError } from '../lifecycle';
 import type { Logger } from '../logging';
 import { SEARCH_ATTRIBUTES } from '../contract/search-attributes';
@@ -47,7 +47,7 @@ export async function registerSearchAttributes(config: Config, logger: Logger, o
 }
 
 if (require.main === module) {
-  runMain('register-search-attributes', async ({ config, logger, lifecycle }) => {
+  runMain('register-search-attributes', loadTemporalConfig, async ({ config, logger, lifecycle }) => {
     await registerSearchAttributes(config, logger);
     await lifecycle.shutdown('done');
   });

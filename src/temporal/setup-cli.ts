@@ -3,13 +3,13 @@
  * needed) and says which one will be used. `npm start` and `npm test` do the same on their own; this is
  * for doing it ahead of time, e.g. in a Docker build or on a machine that goes offline later.
  */
-import { loadConfig } from '../config';
+import { loadTemporalConfig } from '../config/temporal';
 import { UserFacingError } from '../errors';
 import { createLogger } from '../logging';
 import { ensureTemporalCli } from './cli';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadTemporalConfig();
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const cli = await ensureTemporalCli({ cliPath: config.temporal.cliPath, logger });
   process.stdout.write(`Temporal CLI: ${cli.path}\n  ${cli.version}\n  (found via ${cli.source})\n`);

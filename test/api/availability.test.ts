@@ -3,7 +3,7 @@
  * Temporal server (503), too many requests (429 per token), an overloaded event loop (503).
  */
 import { buildApi } from '../../src/api/app';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/service-config';
 import { findFreePort } from '../../src/temporal/dev-server';
 import { lazyClient } from '../../src/temporal/connection';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';

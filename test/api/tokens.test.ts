@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadApiTokens } from '../../src/api/auth';
 import { localApiToken } from '../../src/api/local-token';
 import { canSee, hasScope, TokenVerifier, type ApiToken } from '../../src/api/tokens';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig } from '../../src/service-config';
 
 const tokens: ApiToken[] = [
   { name: 'tool', token: 'tok_tool_0123456789abcdef', scopes: ['sessions:read'], tenant: 'acme' },

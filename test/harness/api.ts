@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../src/api/app';
 import type { ApiToken } from '../../src/api/tokens';
-import { loadConfig, type Config } from '../../src/config';
+import { loadConfig, type Config } from '../../src/service-config';
 import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
 import { lazyClient } from '../../src/temporal/connection';
 import { FAST_TIMING, startSessionHarness, type SessionHarness, type SessionHarnessOptions } from './sessions';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { loadConfig, type Config } from '../../src/config';
+import { loadConfig, type Config } from '../../src/service-config';
 import type { HeyGenClient } from '../../src/heygen/client';
 import { startVideoAgentSession, type SessionHandle } from '../../src/temporal/sessions';
 import { installTemporalRuntime } from '../../src/temporal/runtime';

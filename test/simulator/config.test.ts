@@ -1,4 +1,4 @@
-import { ConfigError } from '../../src/config';
+import { ConfigError } from '../../src/service-config';
 import { applyKnobsPatch, DEFAULT_SIMULATOR_API_KEY, loadSimulatorConfig, SimulatorKnobsPatchSchema } from '../../src/simulator/config';
 
 test('defaults', () => {

@@ -1,0 +1,58 @@
+/**
+ * The API process's configuration (`npm run api`): logging, Temporal, and the API's own variables. It
+ * reads nothing of the worker's: no HeyGen key, no governor settings.
+ */
+import { z } from 'zod';
+import { SessionTimingOverridesSchema } from '../contract/session';
+import { duration, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt, httpUrl } from '../config/env';
+import { temporalConfig, temporalEnv } from '../config/temporal';
+import { jsonText } from '../json-text';
+import { ApiTokensJsonSchema } from './tokens';
+
+export const apiEnv = {
+  HOST: nonEmpty.default('127.0.0.1'),
+  PORT: port.default(3000),
+  API_TOKENS: ApiTokensJsonSchema.optional(),
+  API_TOKENS_FILE: nonEmpty.optional(),
+  API_BODY_LIMIT: positiveInt.default(1_048_576),
+  API_RATE_LIMIT: positiveInt.default(600),
+  API_QUERY_TIMEOUT: duration.default(3_000),
+  API_TEMPORAL_TIMEOUT: duration.default(5_000),
+  API_DECISION_WAIT: duration.default(5_000),
+  API_MAX_EVENT_LOOP_DELAY: duration.default(1_000),
+  API_CURSOR_SECRET: z.string().min(16, { error: 'expected a secret of at least 16 characters' }).optional(),
+  HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
+  HEYGEN_WEBHOOK_URL: httpUrl.optional(),
+  SESSION_TIMING: jsonText(SessionTimingOverridesSchema, 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}').optional(),
+};
+
+const apiEnvSchema = z.object({ ...loggingEnv, ...temporalEnv, ...apiEnv });
+
+export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>>) {
+  return {
+    host: env.HOST,
+    port: env.PORT,
+    tokens: env.API_TOKENS,
+    tokensFile: env.API_TOKENS_FILE,
+    bodyLimit: env.API_BODY_LIMIT,
+    rateLimitPerMinute: env.API_RATE_LIMIT,
+    queryTimeoutMs: env.API_QUERY_TIMEOUT,
+    temporalTimeoutMs: env.API_TEMPORAL_TIMEOUT,
+    decisionWaitMs: env.API_DECISION_WAIT,
+    maxEventLoopDelayMs: env.API_MAX_EVENT_LOOP_DELAY,
+    /** Signs listing cursors; shared by instances behind one address so a cursor works on any of them. */
+    cursorSecret: env.API_CURSOR_SECRET,
+    /** Verifies `Heygen-Signature`. Never defaulted: `npm start` passes its embedded simulator's own. */
+    webhookSecret: env.HEYGEN_WEBHOOK_SECRET,
+    /** Read only to refuse a start where HeyGen would call back and nothing could verify it. */
+    webhookUrl: env.HEYGEN_WEBHOOK_URL,
+    /** Polling and limit overrides for the sessions the API starts (see docs/session-workflow.md). */
+    sessionTiming: env.SESSION_TIMING,
+  };
+}
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(apiEnvSchema, env);
+  return { ...loggingConfig(parsed), ...temporalConfig(parsed), api: apiSection(parsed) };
+}
+export type ApiConfig = ReturnType<typeof loadApiConfig>;

@@ -1,0 +1,58 @@
+/**
+ * The worker process's configuration (`npm run worker`): logging, Temporal, HeyGen (the key is read here
+ * and nowhere else) and the worker's own variables. It reads nothing of the API's.
+ */
+import { z } from 'zod';
+import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './contract/simulator';
+import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, positiveInt } from './config/env';
+import { temporalConfig, temporalEnv } from './config/temporal';
+
+export const workerEnv = {
+  HEYGEN_API_KEY: nonEmpty.optional(),
+  HEYGEN_BASE_URL: httpUrl.optional(),
+  HEYGEN_WEBHOOK_URL: httpUrl.optional(),
+  HEYGEN_MAX_CONCURRENT: z.coerce
+    .number({ error: 'expected a whole number (0 turns the governor off)' })
+    .int({ error: 'expected a whole number (0 turns the governor off)' })
+    .min(0, { error: 'expected a whole number (0 turns the governor off)' })
+    .max(10_000, { error: 'expected at most 10000' })
+    .default(10),
+  HEYGEN_HOLD_SLOT_IN_REVIEW: boolean.default(true),
+  HEYGEN_SLOT_RECLAIM_INTERVAL: duration.default(30_000),
+  WORKER_SHUTDOWN_GRACE: duration.default(30_000),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
+  TEMPORAL_WORKFLOW_BUNDLE: nonEmpty.optional(),
+};
+
+const workerEnvSchema = z.object({ ...loggingEnv, ...temporalEnv, ...workerEnv });
+
+export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>>) {
+  return {
+    heygen: {
+      /** Without a key the service talks to the HeyGen simulator (`npm run simulator`), never to HeyGen. */
+      simulator: env.HEYGEN_API_KEY === undefined,
+      apiKey: env.HEYGEN_API_KEY ?? DEFAULT_SIMULATOR_API_KEY,
+      baseUrl: (env.HEYGEN_BASE_URL ?? (env.HEYGEN_API_KEY ? 'https://api.heygen.com' : `http://127.0.0.1:${DEFAULT_SIMULATOR_PORT}`)).replace(/\/+$/, ''),
+      /** Our webhook receiver, given to HeyGen as `callback_url`. */
+      webhookUrl: env.HEYGEN_WEBHOOK_URL,
+      /** The concurrency governor: job slots per account, and whether a parked session keeps its slot. */
+      governor: {
+        maxConcurrent: env.HEYGEN_MAX_CONCURRENT,
+        holdSlotWhileParked: env.HEYGEN_HOLD_SLOT_IN_REVIEW,
+        reclaimCheckMs: env.HEYGEN_SLOT_RECLAIM_INTERVAL,
+      },
+    },
+    worker: {
+      shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE,
+      maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      /** A prebuilt workflow bundle (`npm run build:workflows`); bundled from source at start otherwise. */
+      workflowBundle: env.TEMPORAL_WORKFLOW_BUNDLE,
+    },
+  };
+}
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(workerEnvSchema, env);
+  return { ...loggingConfig(parsed), ...temporalConfig(parsed), ...workerSections(parsed) };
+}
+export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
