@@ -3,13 +3,7 @@
  * once; Fastify validates with them and the OpenAPI document at /openapi.json is generated from them.
  */
 import { z } from 'zod';
-import {
-  DurationSchema,
-  PHASES,
-  SessionFileSchema,
-  SessionStateSchema,
-  VideoInfoSchema,
-} from './session';
+import { ApproveSignalSchema, PHASES, SendMessageSignalSchema, SessionRequestSchema, SessionStateSchema, VideoInfoSchema } from './session';
 
 export const SessionIdSchema = z
   .string()
@@ -20,27 +14,8 @@ export const SessionIdSchema = z
 
 export const SessionParamsSchema = z.object({ id: SessionIdSchema });
 
-export const CreateSessionBodySchema = z
-  .object({
-    prompt: z.string().min(1).max(10_000).meta({ description: 'What the video should be (1-10,000 characters).' }),
-    avatarId: z.string().min(1).max(200).optional(),
-    voiceId: z.string().min(1).max(200).optional(),
-    orientation: z.enum(['landscape', 'portrait']).optional(),
-    files: z.array(SessionFileSchema).max(20).optional().meta({ description: 'Up to 20 attachments. Prefer asset ids or URLs: the request body is capped.' }),
-    autoApprove: z.boolean().optional().meta({ description: 'Approve every checkpoint automatically (no person needed).' }),
-    review: z
-      .object({
-        timeout: DurationSchema.optional().meta({ description: 'How long a checkpoint waits for a decision: 30s, 15m, 48h, 7d (default 7d).' }),
-        onTimeout: z.enum(['stop', 'approve']).optional().meta({ description: 'Then: stop the session (default) or approve it.' }),
-      })
-      .strict()
-      .optional(),
-    labels: z
-      .record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/), z.string().max(200))
-      .refine((labels) => Object.keys(labels).length <= 20, { error: 'at most 20 labels' })
-      .optional(),
-  })
-  .strict();
+/** The workflow's own request schema: the API accepts exactly what the workflow would. */
+export const CreateSessionBodySchema = SessionRequestSchema;
 export type CreateSessionBody = z.infer<typeof CreateSessionBodySchema>;
 
 export const SessionLinksSchema = z.object({
@@ -81,18 +56,10 @@ export const ListSessionsResponseSchema = z.object({
   nextCursor: z.string().nullable(),
 });
 
-export const ApproveBodySchema = z
-  .object({ message: z.string().min(1).max(10_000).optional().meta({ description: 'Sent to HeyGen with the approval.' }) })
-  .strict();
+// Decisions: the signals' own fields (the API adds the request id and who sent it).
+export const ApproveBodySchema = ApproveSignalSchema.pick({ message: true }).strict();
 
-export const MessageBodySchema = z
-  .object({
-    message: z.string().min(1).max(10_000),
-    avatarId: z.string().min(1).max(200).optional(),
-    voiceId: z.string().min(1).max(200).optional(),
-    files: z.array(SessionFileSchema).max(20).optional(),
-  })
-  .strict();
+export const MessageBodySchema = SendMessageSignalSchema.pick({ message: true, avatarId: true, voiceId: true, files: true }).strict();
 
 export const DecisionAcceptedSchema = z.object({
   id: z.string(),

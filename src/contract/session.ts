@@ -59,12 +59,15 @@ export const SessionFileSchema = z.discriminatedUnion('type', [
 ]);
 export type SessionFile = z.infer<typeof SessionFileSchema>;
 
+const DEFAULT_REVIEW_TIMEOUT_MS = 7 * 24 * 3_600_000;
+const OnTimeoutSchema = z.enum(['stop', 'approve']);
+
 export const ReviewPolicySchema = z
   .object({
     /** How long a checkpoint waits for a person. */
-    timeout: DurationSchema.default(7 * 24 * 3_600_000),
+    timeout: DurationSchema.default(DEFAULT_REVIEW_TIMEOUT_MS),
     /** What happens then: stop the HeyGen session, or approve on the reviewer's behalf. */
-    onTimeout: z.enum(['stop', 'approve']).default('stop'),
+    onTimeout: OnTimeoutSchema.default('stop'),
   })
   .strict();
 export type ReviewPolicy = z.infer<typeof ReviewPolicySchema>;
@@ -106,27 +109,42 @@ export const SessionTimingOverridesSchema = TimingSchema.partial();
 
 const label = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'label names are 1-64 of A-Z a-z 0-9 _ . : -' });
 
-export const SessionInputSchema = z
+/**
+ * What a caller sets on a session: the API's create body is exactly this schema, and the workflow's input
+ * extends it, so the two share every bound and the API cannot accept what the workflow would refuse.
+ */
+export const SessionRequestSchema = z
   .object({
-    prompt: z.string().min(1).max(10_000),
+    prompt: z.string().min(1).max(10_000).meta({ description: 'What the video should be (1-10,000 characters).' }),
     avatarId: z.string().min(1).max(200).optional(),
     voiceId: z.string().min(1).max(200).optional(),
     orientation: z.enum(['landscape', 'portrait']).optional(),
-    files: z.array(SessionFileSchema).max(20).optional(),
+    files: z.array(SessionFileSchema).max(20).optional().meta({ description: 'Up to 20 attachments. Prefer asset ids or URLs: the request body is capped.' }),
     /** Pre-approval: go straight from the first storyboard to rendering, no human wait. */
-    autoApprove: z.boolean().default(false),
-    review: ReviewPolicySchema.default({ timeout: 7 * 24 * 3_600_000, onTimeout: 'stop' }),
-    /** Who asked for the session (an API token's name, an operator). */
-    requestedBy: z.string().min(1).max(200).optional(),
-    /** The API tenant that owns it. */
-    tenant: z.string().min(1).max(200).optional(),
+    autoApprove: z.boolean().optional().meta({ description: 'Approve every checkpoint automatically (no person needed).' }),
+    review: z
+      .object({
+        timeout: DurationSchema.optional().meta({ description: 'How long a checkpoint waits for a decision: 30s, 15m, 48h, 7d or milliseconds (default 7d, at most 365d).' }),
+        onTimeout: OnTimeoutSchema.optional().meta({ description: 'Then: stop the session (default) or approve it.' }),
+      })
+      .strict()
+      .optional(),
     labels: z
       .record(label, z.string().max(200))
       .refine((labels) => Object.keys(labels).length <= 20, { error: 'at most 20 labels' })
       .optional(),
-    timing: SessionTimingOverridesSchema.optional(),
   })
   .strict();
+
+export const SessionInputSchema = SessionRequestSchema.extend({
+  autoApprove: z.boolean().default(false),
+  review: ReviewPolicySchema.default({ timeout: DEFAULT_REVIEW_TIMEOUT_MS, onTimeout: 'stop' }),
+  /** Who asked for the session (an API token's name, an operator). */
+  requestedBy: z.string().min(1).max(200).optional(),
+  /** The API tenant that owns it. */
+  tenant: z.string().min(1).max(200).optional(),
+  timing: SessionTimingOverridesSchema.optional(),
+}).strict();
 /** What callers pass (durations as text allowed, defaults optional). */
 export type SessionInput = z.input<typeof SessionInputSchema>;
 /** What the workflow works with after validation. */
@@ -142,7 +160,7 @@ export const ApproveSignalSchema = z.object({
   requestId: requestIdSchema.optional(),
   by: z.string().min(1).max(200).optional(),
   /** Sent to HeyGen with the approval; a default approval text otherwise. */
-  message: z.string().min(1).max(10_000).optional(),
+  message: z.string().min(1).max(10_000).optional().meta({ description: 'Sent to HeyGen with the approval.' }),
 });
 export type ApproveSignal = z.infer<typeof ApproveSignalSchema>;
 

@@ -9,9 +9,11 @@ import { PROJECT_ROOT, startProcess, tsNode } from '../harness/processes';
 
 const MAIN = path.join(PROJECT_ROOT, 'src', 'simulator', 'main.ts');
 
-test('serves HeyGen v3 on --port with the default key and stops on SIGTERM', async () => {
+test("serves HeyGen v3 on --port with the default key and stops on SIGTERM; the service's variables are not its business", async () => {
   const port = await findFreePort();
-  const sim = startProcess(process.execPath, ['--import', 'tsx', MAIN, '--port', String(port)], { ...process.env, LOG_FORMAT: 'json' });
+  // Bad for the API and the worker, which would refuse to start; the simulator does not read them.
+  const theServicesMistakes = { API_TOKENS: 'not json', HEYGEN_MAX_CONCURRENT: 'ten', API_QUERY_TIMEOUT: '3000' };
+  const sim = startProcess(process.execPath, ['--import', 'tsx', MAIN, '--port', String(port)], { ...process.env, LOG_FORMAT: 'json', ...theServicesMistakes });
   await sim.waitForLine(/HeyGen simulator listening on http:\/\/127\.0\.0\.1:\d+/);
   expect(sim.output()).toContain(`http://127.0.0.1:${port}`);
   const response = await fetch(`http://127.0.0.1:${port}/v3/video-agents`, {
