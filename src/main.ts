@@ -63,9 +63,6 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
     lines.push(`  HeyGen:          ${config.heygen.simulator ? 'simulator at ' : ''}${config.heygen.baseUrl}`);
   }
 
-  await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle);
-  lines.push(`  Worker:          task queue ${config.temporal.taskQueue}`);
-
   let tokens = loadApiTokens(config);
   let tokenLine = `  API tokens:      ${tokens.length} configured (API_TOKENS${config.api.tokensFile ? '_FILE' : ''})`;
   if (tokens.length === 0) {
@@ -74,7 +71,19 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
     tokenLine = local.created
       ? `  API token:       ${local.token.token}\n                   (generated once, kept in ${local.file}; set API_TOKENS to use your own)`
       : `  API token:       in ${local.file}`;
+    tokenLine += `\n  Notify secret:   ${local.token.notifySecret} (verifies the notifications of sessions started with it)`;
   }
+  // On one machine notifications usually go to a local receiver (`npx vao listen`): allowed unless said otherwise.
+  const allowPrivate = process.env.NOTIFY_ALLOW_PRIVATE?.trim() ? config.notify.allowPrivate : true;
+  config = {
+    ...config,
+    notify: { tokens: { tokens, tokensFile: undefined }, allowPrivate },
+    api: { ...config.api, notifyAllowPrivate: allowPrivate },
+  };
+
+  await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle);
+  lines.push(`  Worker:          task queue ${config.temporal.taskQueue}`);
+
   const { url } = await runApi(config, logger.child({ component: 'api' }), lifecycle, tokens);
   lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine);
   lines.push('', 'Try:', `  curl -s -X POST ${url}/v1/sessions -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"prompt":"A 30 second teaser for our app"}'`);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './contract/simulator';
 import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, positiveInt } from './config/env';
 import { temporalConfig, temporalEnv } from './config/temporal';
+import { tokensEnv } from './config/tokens';
 
 export const workerEnv = {
   HEYGEN_API_KEY: nonEmpty.optional(),
@@ -22,6 +23,9 @@ export const workerEnv = {
   WORKER_SHUTDOWN_GRACE: duration.default(30_000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
   TEMPORAL_WORKFLOW_BUNDLE: nonEmpty.optional(),
+  // Only each token's notifySecret is used here: it signs the notifications of the sessions it started.
+  ...tokensEnv,
+  NOTIFY_ALLOW_PRIVATE: boolean.default(false),
 };
 
 const workerEnvSchema = z.object({ ...loggingEnv, ...temporalEnv, ...workerEnv });
@@ -47,6 +51,12 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>>) {
       maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
       /** A prebuilt workflow bundle (`npm run build:workflows`); bundled from source at start otherwise. */
       workflowBundle: env.TEMPORAL_WORKFLOW_BUNDLE,
+    },
+    notify: {
+      /** Where the signing secrets come from (API_TOKENS or API_TOKENS_FILE, read at start). */
+      tokens: { tokens: env.API_TOKENS, tokensFile: env.API_TOKENS_FILE },
+      /** Whether notifications may go to loopback or private addresses (`npm start` allows them). */
+      allowPrivate: env.NOTIFY_ALLOW_PRIVATE,
     },
   };
 }

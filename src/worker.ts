@@ -8,7 +8,8 @@
 import os from 'node:os';
 import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { createGovernorActivities, createHeyGenActivities, heygenAccountId } from './activities';
+import { createGovernorActivities, createHeyGenActivities, createNotifyActivities, heygenAccountId } from './activities';
+import { readApiTokens } from './config/tokens';
 import { loadWorkerConfig, type WorkerConfig as Config } from './worker-config';
 import { HeyGenClient } from './heygen/client';
 import { runMain, type Lifecycle } from './lifecycle';
@@ -36,6 +37,11 @@ export function heygenClientFromConfig(config: Config, logger: Logger): HeyGenCl
   });
 }
 
+/** Token name → notification secret, for the tokens that have one. */
+function notifySecrets(config: Config): Map<string, string> {
+  return new Map(readApiTokens(config.notify.tokens).flatMap((token) => (token.notifySecret ? [[token.name, token.notifySecret] as const] : [])));
+}
+
 export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): Promise<Worker> {
   const { config, logger } = options;
   const activities = {
@@ -49,6 +55,11 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
       account: heygenAccountId(config.heygen.baseUrl, config.heygen.apiKey),
       settings: config.heygen.governor,
       logger: logger.child({ component: 'governor' }),
+    }),
+    ...createNotifyActivities({
+      secrets: notifySecrets(config),
+      allowPrivate: config.notify.allowPrivate,
+      logger: logger.child({ component: 'notify' }),
     }),
   };
   return Worker.create({

@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 5_000,
       decisionWaitMs: 5_000,
       maxEventLoopDelayMs: 1_000,
+      notifyAllowPrivate: false,
       sessionTiming: undefined,
     });
     expect(config.logLevel).toBe('info');
@@ -114,6 +115,7 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 4_000,
       decisionWaitMs: 10_000,
       maxEventLoopDelayMs: 250,
+      notifyAllowPrivate: false,
       webhookSecret: 'whsec_real_secret',
       webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
       sessionTiming: expect.objectContaining({ pollInitial: 5_000, maxThinking: 3_600_000 }),
@@ -219,7 +221,7 @@ describe('loadConfig', () => {
 });
 
 describe('each process reads only its own variables', () => {
-  const theApisMistake = { API_TOKENS: 'not json', API_RATE_LIMIT: 'lots' };
+  const theApisMistake = { API_QUERY_TIMEOUT: '3000', API_RATE_LIMIT: 'lots' };
   const theWorkersMistake = { HEYGEN_MAX_CONCURRENT: 'ten', WORKER_SHUTDOWN_GRACE: '30' };
 
   test("the worker starts past the API's bad variables, and refuses its own", () => {
@@ -232,7 +234,7 @@ describe('each process reads only its own variables', () => {
     const config = loadApiConfig({ ...theWorkersMistake, HEYGEN_API_KEY: 'sk_never_read' });
     expect(JSON.stringify(config)).not.toContain('sk_never_read');
     expect(config).not.toHaveProperty('heygen');
-    expect(() => loadApiConfig(theApisMistake)).toThrow(/API_TOKENS[\s\S]*API_RATE_LIMIT/);
+    expect(() => loadApiConfig(theApisMistake)).toThrow(/API_RATE_LIMIT[\s\S]*API_QUERY_TIMEOUT|API_QUERY_TIMEOUT[\s\S]*API_RATE_LIMIT/);
   });
 
   test('the simulator and the Temporal tools read neither', () => {

@@ -4,13 +4,16 @@
  * start-up problems without a stack trace.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { findFreePort } from '../src/temporal/dev-server';
 import { startVideoAgentSession } from '../src/temporal/sessions';
 import { portIsFree, PROJECT_ROOT, startProcess, tsNode } from './harness/processes';
 import { connectClient, uniqueId } from './harness/temporal';
+import { eventually } from './harness/wait';
 
 const MAIN = path.join(PROJECT_ROOT, 'src', 'main.ts');
 const TEMPORAL_MAIN = path.join(PROJECT_ROOT, 'src', 'temporal', 'dev-server-main.ts');
@@ -62,6 +65,34 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
   const listed = await fetch(`http://127.0.0.1:${env.PORT}/v1/sessions`, { headers: { authorization: `Bearer ${token}` } });
   expect(listed.status).toBe(200);
   expect((await fetch(`http://127.0.0.1:${env.PORT}/v1/sessions`)).status).toBe(401);
+  // Notifications work out of the box: a local receiver is allowed, and the printed secret verifies them.
+  const secret = /Notify secret: +(whsec_\S+)/.exec(first.output())?.[1];
+  expect(secret).toBeDefined();
+  const received: { body: string; headers: Record<string, string> }[] = [];
+  const receiver = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8'))).on('end', () => {
+      received.push({ body, headers: request.headers as Record<string, string> });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  try {
+    const created = await fetch(`http://127.0.0.1:${env.PORT}/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        prompt: 'Tell me when done [[sim review=skip think=5s generate=5s]]',
+        autoApprove: true,
+        notify: { url: `http://127.0.0.1:${(receiver.address() as net.AddressInfo).port}/`, events: ['session.completed'] },
+      }),
+    });
+    expect(created.status).toBe(201);
+    await eventually(() => received.length > 0, { timeoutMs: 30_000, what: 'the completed notification' });
+    expect(new Webhook(secret!).verify(received[0]!.body, received[0]!.headers)).toMatchObject({ type: 'session.completed' });
+  } finally {
+    receiver.close();
+  }
   const ui = await fetch(`http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}/`);
   expect(ui.status).toBe(200);
   {

@@ -1,2 +1,3 @@
 export * from './heygen';
 export * from './governor';
+export * from './notify';

@@ -1,12 +1,11 @@
 /**
  * Bearer-token authentication and scope checks for the API routes.
  */
-import { readFileSync } from 'node:fs';
 import type { FastifyRequest } from 'fastify';
-import { ConfigError } from '../config/env';
+import { readApiTokens } from '../config/tokens';
 import type { ApiConfig } from './config';
 import { ApiError } from './errors';
-import { ApiTokensJsonSchema, hasScope, type TokenVerifier, type ApiToken, type Principal, type Scope } from './tokens';
+import { hasScope, type TokenVerifier, type ApiToken, type Principal, type Scope } from './tokens';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,24 +15,7 @@ declare module 'fastify' {
 
 /** The tokens from API_TOKENS or API_TOKENS_FILE (one of them); a ConfigError names a bad one. */
 export function loadApiTokens(config: Pick<ApiConfig, 'api'>): ApiToken[] {
-  const { tokens, tokensFile } = config.api;
-  if (tokens && tokensFile) {
-    throw new ConfigError([{ variable: 'API_TOKENS_FILE', problem: 'set either API_TOKENS or API_TOKENS_FILE, not both' }]);
-  }
-  if (!tokensFile) return tokens ?? [];
-  let text: string;
-  try {
-    text = readFileSync(tokensFile, 'utf8');
-  } catch (error) {
-    throw new ConfigError([{ variable: 'API_TOKENS_FILE', problem: `cannot read ${tokensFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})` }]);
-  }
-  const parsed = ApiTokensJsonSchema.safeParse(text);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length ? ` at ${issue.path.join('.')}` : '';
-    throw new ConfigError([{ variable: 'API_TOKENS_FILE', problem: `${tokensFile}${where}: ${issue.message}` }]);
-  }
-  return parsed.data;
+  return readApiTokens(config.api);
 }
 
 export const UNAUTHORIZED_MESSAGE = 'A valid bearer token is required (Authorization: Bearer <token>).';

@@ -4,16 +4,15 @@
  */
 import { z } from 'zod';
 import { SessionTimingOverridesSchema } from '../contract/session';
-import { duration, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt, httpUrl } from '../config/env';
+import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt } from '../config/env';
+import { tokensEnv } from '../config/tokens';
 import { temporalConfig, temporalEnv } from '../config/temporal';
-import { jsonText } from '../json-text';
-import { ApiTokensJsonSchema } from './tokens';
+import { jsonText } from '../contract/json-text';
 
 export const apiEnv = {
   HOST: nonEmpty.default('127.0.0.1'),
   PORT: port.default(3000),
-  API_TOKENS: ApiTokensJsonSchema.optional(),
-  API_TOKENS_FILE: nonEmpty.optional(),
+  ...tokensEnv,
   API_BODY_LIMIT: positiveInt.default(1_048_576),
   API_RATE_LIMIT: positiveInt.default(600),
   API_QUERY_TIMEOUT: duration.default(3_000),
@@ -23,6 +22,7 @@ export const apiEnv = {
   API_CURSOR_SECRET: z.string().min(16, { error: 'expected a secret of at least 16 characters' }).optional(),
   HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
   HEYGEN_WEBHOOK_URL: httpUrl.optional(),
+  NOTIFY_ALLOW_PRIVATE: boolean.default(false),
   SESSION_TIMING: jsonText(SessionTimingOverridesSchema, 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}').optional(),
 };
 
@@ -46,6 +46,8 @@ export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>>) {
     webhookSecret: env.HEYGEN_WEBHOOK_SECRET,
     /** Read only to refuse a start where HeyGen would call back and nothing could verify it. */
     webhookUrl: env.HEYGEN_WEBHOOK_URL,
+    /** Whether `notify` URLs may name loopback or private addresses (`npm start` allows them). */
+    notifyAllowPrivate: env.NOTIFY_ALLOW_PRIVATE,
     /** Polling and limit overrides for the sessions the API starts (see docs/session-workflow.md). */
     sessionTiming: env.SESSION_TIMING,
   };

@@ -37,6 +37,7 @@ import type { z } from 'zod';
 import type { CapacityResponseSchema, CreateSessionBody, ListSessionsResponseSchema } from '../contract/api';
 import { canSee, type Principal } from './tokens';
 import { canonicalJson } from '../canonical-json';
+import { urlTargetProblem } from '../net-addresses';
 import type { CursorCodec } from './cursor';
 import { apiErrorFromTemporal, type AnsweredBy } from './temporal-errors';
 
@@ -48,13 +49,6 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-export const sessionLinks = (id: string) => ({
-  self: `/v1/sessions/${id}`,
-  approve: `/v1/sessions/${id}/approve`,
-  messages: `/v1/sessions/${id}/messages`,
-  stop: `/v1/sessions/${id}/stop`,
-  video: `/v1/sessions/${id}/video`,
-});
 
 export type DecisionResult = { outcome: 'applied'; state: SessionState } | { outcome: 'accepted'; requestId: string };
 
@@ -78,8 +72,11 @@ export class SessionsService {
   // -------------------------------------------------------------------------------------------------
 
   async create(principal: Principal, body: CreateSessionBody, idempotencyKey?: string): Promise<{ id: string; status: Phase; created: boolean }> {
+    const notify = body.notify ?? (principal.notifyUrl ? { url: principal.notifyUrl } : undefined);
+    if (notify) this.checkNotify(principal, notify.url);
     const input: SessionInput = {
       ...body,
+      ...(notify ? { notify } : {}),
       requestedBy: principal.name,
       ...(principal.tenant ? { tenant: principal.tenant } : {}),
       ...(this.config.api.sessionTiming ? { timing: this.config.api.sessionTiming } : {}),
@@ -205,7 +202,8 @@ export class SessionsService {
   async video(principal: Principal, id: string): Promise<VideoInfo> {
     const { handle, description } = await this.owned(principal, id);
     const status = description.typedSearchAttributes.get(VideoAgentStatus) ?? null;
-    if (description.status.name === 'COMPLETED') {
+    // A completed session may still be running a little while its last notifications are delivered.
+    if (description.status.name === 'COMPLETED' || (description.status.name === 'RUNNING' && status === 'completed')) {
       const state = await this.readState(handle, description);
       if (state.video) return state.video;
     }
@@ -311,6 +309,14 @@ export class SessionsService {
   }
 
   // -------------------------------------------------------------------------------------------------
+
+  /** A session may notify only where we may send, signed with a secret the token has. */
+  private checkNotify(principal: Principal, url: string): void {
+    const invalid = (message: string) => new ApiError('invalid_request', `notify.url: ${message}`, [{ in: 'body', path: 'notify.url', message }]);
+    if (!principal.signsNotifications) throw invalid(`the token ${principal.name} has no notifySecret to sign notifications with (set one in API_TOKENS)`);
+    const problem = this.config.api.notifyAllowPrivate ? undefined : urlTargetProblem(url);
+    if (problem) throw invalid(`refused: ${problem} (NOTIFY_ALLOW_PRIVATE=true allows it)`);
+  }
 
   private pageToken(cursor: string, visibilityQuery: string): Buffer {
     const token = this.cursors.decode(cursor, visibilityQuery);

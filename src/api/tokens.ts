@@ -3,40 +3,19 @@
  * array) or API_TOKENS_FILE (a file holding the same array). Checked in constant time; never logged.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
-import { jsonText } from '../json-text';
+import type { ApiToken, Scope } from '../contract/tokens';
 
-export const SCOPES = ['sessions:create', 'sessions:read', 'sessions:review', 'sessions:stop', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
-
-export const ApiTokenSchema = z
-  .object({
-    /** Who this is: recorded as `by` on the decisions it sends, and as `requestedBy` on its sessions. */
-    name: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, { error: 'names are 1-64 of A-Z a-z 0-9 . _ @ -' }),
-    token: z.string().min(16, { error: 'tokens must be at least 16 characters' }).max(512),
-    scopes: z.array(z.enum(SCOPES)).min(1),
-    /** Sessions are visible only to tokens of the same tenant (admin sees all). */
-    tenant: z
-      .string()
-      .regex(/^[A-Za-z0-9._@:-]{1,200}$/, { error: 'tenants are 1-200 of A-Z a-z 0-9 . _ @ : -' })
-      .optional(),
-  })
-  .strict();
-export type ApiToken = z.infer<typeof ApiTokenSchema>;
-
-export const ApiTokensSchema = z
-  .array(ApiTokenSchema)
-  .refine((tokens) => new Set(tokens.map((t) => t.name)).size === tokens.length, { error: 'token names must be unique' })
-  .refine((tokens) => new Set(tokens.map((t) => t.token)).size === tokens.length, { error: 'tokens must be unique' });
-
-/** API_TOKENS as text: JSON, then the schema. */
-export const ApiTokensJsonSchema = jsonText(ApiTokensSchema, 'expected a JSON array of {name, token, scopes, tenant?}');
+export { ApiTokenSchema, ApiTokensJsonSchema, SCOPES, type ApiToken, type Scope } from '../contract/tokens';
 
 export interface Principal {
   name: string;
   scopes: ReadonlySet<Scope>;
   tenant: string | null;
   admin: boolean;
+  /** Where this token's sessions notify by default. */
+  notifyUrl: string | null;
+  /** Whether the token has a secret to sign notifications with (the worker holds it). */
+  signsNotifications: boolean;
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
@@ -47,7 +26,14 @@ export class TokenVerifier {
   constructor(tokens: readonly ApiToken[]) {
     this.entries = tokens.map((token) => ({
       digest: digest(token.token),
-      principal: { name: token.name, scopes: new Set(token.scopes), tenant: token.tenant ?? null, admin: token.scopes.includes('admin') },
+      principal: {
+        name: token.name,
+        scopes: new Set(token.scopes),
+        tenant: token.tenant ?? null,
+        admin: token.scopes.includes('admin'),
+        notifyUrl: token.notifyUrl ?? null,
+        signsNotifications: token.notifySecret !== undefined,
+      },
     }));
   }
 

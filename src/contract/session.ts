@@ -101,6 +101,9 @@ export const TimingSchema = z
      * refuses with 429 or cannot be reached. Then the session ends `expired`.
      */
     maxQueued: DurationSchema.default(24 * 3_600_000),
+    /** A notification is retried (from `notifyRetryInitial`, doubling, at most hourly) for this long, then given up. */
+    notifyRetryWindow: DurationSchema.default(24 * 3_600_000),
+    notifyRetryInitial: DurationSchema.default(5_000),
   })
   .strict();
 export type Timing = z.infer<typeof TimingSchema>;
@@ -108,6 +111,49 @@ export type Timing = z.infer<typeof TimingSchema>;
 export const SessionTimingOverridesSchema = TimingSchema.partial();
 
 const label = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'label names are 1-64 of A-Z a-z 0-9 _ . : -' });
+
+// ---------------------------------------------------------------------------------------------------
+// Notifications: what a session tells its caller, signed the Standard Webhooks way
+
+export const NOTIFY_EVENTS = [
+  'session.queued',
+  'session.awaiting_review',
+  'session.awaiting_answer',
+  'session.completed',
+  'session.failed',
+  'session.stopped',
+  'session.expired',
+] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** http(s) only; where it may point (no private addresses unless allowed) is checked when used. */
+export const NotifyUrlSchema = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).max(2_000);
+
+export const NotifyRequestSchema = z
+  .object({
+    url: NotifyUrlSchema.meta({ description: 'Receives signed JSON POSTs (Standard Webhooks) as the session moves.' }),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1)
+      .optional()
+      .meta({ description: 'Which events to send (default: all).' }),
+  })
+  .strict();
+
+/** One notification and how its delivery went: in the session's state, so callers and operators see it. */
+export const NotificationDeliverySchema = z.object({
+  /** Stable across retries (`webhook-id`): receivers dedupe on it. */
+  id: z.string(),
+  event: z.enum(NOTIFY_EVENTS),
+  createdAt: z.string(),
+  outcome: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  /** The receiver's last HTTP status (null: no answer). */
+  lastStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+});
+export type NotificationDelivery = z.infer<typeof NotificationDeliverySchema>;
 
 /**
  * What a caller sets on a session: the API's create body is exactly this schema, and the workflow's input
@@ -133,6 +179,7 @@ export const SessionRequestSchema = z
       .record(label, z.string().max(200))
       .refine((labels) => Object.keys(labels).length <= 20, { error: 'at most 20 labels' })
       .optional(),
+    notify: NotifyRequestSchema.optional(),
   })
   .strict();
 
@@ -302,6 +349,8 @@ export const SessionStateSchema = z.object({
   queue: QueueInfoSchema.nullable(),
   heygen: HeyGenLinkSchema,
   actions: z.array(ActionSchema),
+  /** Notifications to the caller (`notify`), newest last (at most 50); empty without `notify`. */
+  notifications: z.array(NotificationDeliverySchema).default([]),
   createdAt: z.string(),
   updatedAt: z.string(),
   completedAt: z.string().nullable(),
@@ -323,6 +372,16 @@ export function summarizePrompt(prompt: string, max = 80): string {
 // The session workflow's type and messages: what clients (the API, operators' tools) send and ask.
 
 export const SESSION_WORKFLOW_TYPE = 'videoAgentSession';
+
+/** Where a session is in the API (relative to its base URL). */
+export const sessionLinks = (id: string) => ({
+  self: `/v1/sessions/${id}`,
+  approve: `/v1/sessions/${id}/approve`,
+  messages: `/v1/sessions/${id}/messages`,
+  stop: `/v1/sessions/${id}/stop`,
+  video: `/v1/sessions/${id}/video`,
+});
+
 /** The workflow's signature, for typed handles without loading the workflow's code. */
 export type VideoAgentSessionWorkflow = (input: SessionInput) => Promise<SessionResult>;
 

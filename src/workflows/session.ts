@@ -17,12 +17,15 @@
  */
 import * as wf from '@temporalio/workflow';
 import { z } from 'zod';
-import type { GovernorActivities, HeyGenActivities, SessionSnapshot, SnapshotMessage, VideoDetails } from '../activities';
+import type { GovernorActivities, HeyGenActivities, NotifyActivities, SessionSnapshot, SnapshotMessage, VideoDetails } from '../activities';
 import { formatDuration } from '../contract/duration';
 import { HEYGEN_FAILURE, SESSION_FAILURE } from '../contract/failures';
 import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from '../contract/governor';
 import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
 import {
+  sessionLinks,
+  type NotificationDelivery,
+  type NotifyEvent,
   approveSignal,
   heygenEventSignal,
   sendMessageSignal,
@@ -58,6 +61,19 @@ const MAX_MESSAGES = 100;
 const MAX_ACTIONS = 200;
 /** autoApprove decides at most this many checkpoints; a confused agent then needs a person. */
 const AUTO_APPROVE_LIMIT = 5;
+/** Notifications kept in the state's delivery log. */
+const MAX_NOTIFICATIONS = 50;
+/** The longest wait between two attempts of one notification. */
+const NOTIFY_MAX_BACKOFF_MS = 3_600_000;
+/** Which phases are worth telling the caller about, as which event (`session.queued`: when a wait has a position). */
+const EVENT_OF_PHASE: Partial<Record<Phase, NotifyEvent>> = {
+  reviewing: 'session.awaiting_review',
+  waiting_for_input: 'session.awaiting_answer',
+  completed: 'session.completed',
+  failed: 'session.failed',
+  stopped: 'session.stopped',
+  expired: 'session.expired',
+};
 /** How long a stop is retried while HeyGen cannot be reached (a job left running keeps billing). */
 const STOP_RETRY_WINDOW_MS = 24 * 3_600_000;
 /** A call's quick attempts before the session reports HeyGen unreachable and retries patiently. */
@@ -81,6 +97,9 @@ export interface CarriedState {
   governorId: string | null;
   holdSlotWhileParked: boolean;
   slotGranted: boolean;
+  /** Absent in runs carried before notifications existed. */
+  notificationSeq?: number;
+  pendingNotifications?: { id: string; body: string }[];
 }
 
 interface Decision {
@@ -157,6 +176,11 @@ class SessionRun {
   private readonly quickReads: HeyGenActivities;
   private readonly quickWrites: HeyGenActivities;
   private readonly governor: GovernorActivities;
+  private readonly notifier: NotifyActivities;
+  private notificationSeq: number;
+  /** Notifications being delivered, by id: their bodies (carried across continue-as-new) and loops. */
+  private readonly notificationBodies = new Map<string, string>();
+  private readonly deliveries = new Map<string, Promise<void>>();
 
   constructor(
     private readonly rawInput: SessionInput,
@@ -187,12 +211,15 @@ class SessionRun {
       queue: null,
       heygen: { slot: 'none', slotSince: null, unreachableSince: null, lastError: null, stopRequestedAt: null },
       actions: [],
+      notifications: [],
       createdAt: iso(now),
       updatedAt: iso(now),
       completedAt: null,
       runs: 0,
     };
     this.state.runs++;
+    this.state.notifications ??= [];
+    this.notificationSeq = carried?.notificationSeq ?? 0;
     this.seenRequestIds = new Set(carried?.seenRequestIds ?? []);
     this.cursor = carried?.cursor ?? 0;
     this.nextSeq = carried?.nextSeq ?? 1;
@@ -212,6 +239,12 @@ class SessionRun {
     this.quickWrites = wf.proxyActivities<HeyGenActivities>({ ...this.activityOptions('write'), retry: { ...this.retryPolicy(), maximumAttempts: QUICK_ATTEMPTS } });
     // Temporal itself, not HeyGen: retried until it answers.
     this.governor = wf.proxyActivities<GovernorActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+    // One attempt per call: the workflow retries, so the delivery log shows every attempt.
+    this.notifier = wf.proxyActivities<NotifyActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
+    for (const pending of carried?.pendingNotifications ?? []) {
+      const delivery = this.state.notifications.find((d) => d.id === pending.id);
+      if (delivery) this.deliver(delivery, pending.body);
+    }
   }
 
   private activityOptions(kind: HeyGenCallKind): wf.ActivityOptions {
@@ -274,11 +307,14 @@ class SessionRun {
 
   private onQueuePosition({ position, queued }: QueuePosition): void {
     if (!this.state.queue) return;
+    // Every session passes through `queued` for a moment; only one that really waits is worth a word.
+    const firstPosition = this.state.queue.position === null;
     this.state.queue.position = position;
     this.state.queue.queued = queued;
     this.state.queue.updatedAt = iso(Date.now());
     this.touch();
     wf.setCurrentDetails(this.details());
+    if (firstPosition && this.state.phase === 'queued') this.notify('session.queued');
   }
 
   private recordAction(kind: Action['kind'], requestId: string | null, by: string | null, outcome: Action['outcome'], reason: string | null): Action {
@@ -797,6 +833,7 @@ class SessionRun {
     await this.releaseSlot('completed');
     this.setPhase('completed');
     this.settleWaitingDecisions('the session has completed');
+    await this.deliveriesSettled();
     return this.state;
   }
 
@@ -825,6 +862,7 @@ class SessionRun {
     this.settleWaitingDecisions(settleReason);
     await this.stopHeyGen();
     await this.releaseSlot(phase);
+    await this.deliveriesSettled();
   }
 
   /**
@@ -874,6 +912,8 @@ class SessionRun {
       governorId: this.governorId,
       holdSlotWhileParked: this.holdSlotWhileParked,
       slotGranted: this.slotGranted,
+      notificationSeq: this.notificationSeq,
+      pendingNotifications: [...this.notificationBodies].map(([id, body]) => ({ id, body })),
     };
     wf.log.info('continuing as new', { historyLength: wf.workflowInfo().historyLength, runs: this.state.runs });
     await wf.continueAsNew<typeof videoAgentSession>(this.rawInput, carried);
@@ -896,6 +936,82 @@ class SessionRun {
     this.touch();
     if (changed) wf.upsertSearchAttributes([{ key: VideoAgentStatus, value: phase }]);
     wf.setCurrentDetails(this.details());
+    const event = EVENT_OF_PHASE[phase];
+    if (changed && event) this.notify(event);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Notifications: delivered in the background, never in the session's way
+
+  private notify(event: NotifyEvent): void {
+    const { notify, autoApprove } = this.input;
+    if (!notify || (notify.events && !notify.events.includes(event))) return;
+    // Nobody is asked to decide anything in a session that approves itself.
+    if (autoApprove && (event === 'session.awaiting_review' || event === 'session.awaiting_answer')) return;
+    const delivery: NotificationDelivery = {
+      id: `evt-${wf.workflowInfo().firstExecutionRunId}-${++this.notificationSeq}`,
+      event,
+      createdAt: iso(Date.now()),
+      outcome: 'pending',
+      attempts: 0,
+      lastStatus: null,
+      lastError: null,
+      deliveredAt: null,
+    };
+    this.state.notifications.push(delivery);
+    if (this.state.notifications.length > MAX_NOTIFICATIONS) this.state.notifications.splice(0, this.state.notifications.length - MAX_NOTIFICATIONS);
+    this.deliver(delivery, JSON.stringify(this.notificationBody(delivery)));
+  }
+
+  private notificationBody(delivery: NotificationDelivery) {
+    const { id, phase, phaseSince, heygenSessionId, promptSummary, requestedBy, tenant, labels, revisions, progress, queue, review, video, error, completedAt } = this.state;
+    return {
+      type: delivery.event,
+      timestamp: delivery.createdAt,
+      data: {
+        session: { id, phase, phaseSince, heygenSessionId, promptSummary, requestedBy, tenant, labels, revisions, progress, queue, review, video, error, completedAt },
+        links: sessionLinks(id),
+      },
+    };
+  }
+
+  /** Attempts until delivered, refused, or past the retry window; each attempt lands in the log. */
+  private deliver(delivery: NotificationDelivery, body: string): void {
+    this.notificationBodies.set(delivery.id, body);
+    const giveUpAt = Date.parse(delivery.createdAt) + this.timing.notifyRetryWindow;
+    const loop = wf.CancellationScope.nonCancellable(async () => {
+      let backoff = this.timing.notifyRetryInitial;
+      for (;;) {
+        delivery.attempts++;
+        try {
+          const { status } = await this.notifier.deliverNotification({ url: this.input.notify!.url, id: delivery.id, body, signedBy: this.input.requestedBy ?? '' });
+          Object.assign(delivery, { outcome: 'delivered', lastStatus: status, lastError: null, deliveredAt: iso(Date.now()) });
+          return;
+        } catch (error) {
+          const cause = error instanceof wf.ActivityFailure && error.cause instanceof wf.ApplicationFailure ? error.cause : undefined;
+          const status = (cause?.details?.[0] as { status?: number | null } | undefined)?.status ?? null;
+          Object.assign(delivery, { lastStatus: status, lastError: (cause ?? (error as Error)).message.slice(0, 300) });
+          if (cause?.nonRetryable || Date.now() + backoff > giveUpAt) {
+            delivery.outcome = 'failed';
+            wf.log.warn('notification given up', { id: delivery.id, event: delivery.event, attempts: delivery.attempts, error: delivery.lastError });
+            return;
+          }
+        } finally {
+          this.touch();
+        }
+        await wf.sleep(backoff);
+        backoff = Math.min(backoff * 2, NOTIFY_MAX_BACKOFF_MS);
+      }
+    }).finally(() => {
+      this.deliveries.delete(delivery.id);
+      this.notificationBodies.delete(delivery.id);
+    });
+    this.deliveries.set(delivery.id, loop);
+  }
+
+  /** At the end: the session's phase is final already; its last notifications get their retry window. */
+  private async deliveriesSettled(): Promise<void> {
+    while (this.deliveries.size > 0) await Promise.all([...this.deliveries.values()]);
   }
 
   private refreshDetails(): void {

@@ -21,7 +21,8 @@ import {
   StopResponseSchema,
   VideoResponseSchema,
 } from '../../contract/api';
-import { newRequestId, sessionLinks, type DecisionInput, type SessionsService } from '../sessions';
+import { sessionLinks } from '../../contract/session';
+import { newRequestId, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
 import { REQUEST_ID_MAX } from '../../contract/session';
 

@@ -1,0 +1,206 @@
+/**
+ * Signed notifications to callers (issue #11, part 1), with a real receiver over HTTP: signatures checked
+ * with the `standardwebhooks` library and by hand from the spec, retries that deliver once more with the
+ * same id, a dead receiver that never slows a session, and addresses we refuse to send to.
+ */
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { createNotifyActivities } from '../../src/activities/notify';
+import { loadApiConfig } from '../../src/api/config';
+import { buildApi } from '../../src/api/app';
+import { lazyClient } from '../../src/temporal/connection';
+import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
+import { FAST_TIMING, recordHistory } from '../harness/sessions';
+import { testLogger } from '../harness/temporal';
+import { eventually } from '../harness/wait';
+
+const SECRET = `whsec_${Buffer.from('a notification secret of 32 bytes').toString('base64')}`;
+const tokens = [{ ...TOKENS.acme, notifySecret: SECRET }, TOKENS.globex, TOKENS.admin];
+const tokenEnv = { API_TOKENS: JSON.stringify(tokens), NOTIFY_ALLOW_PRIVATE: 'true' };
+// Retries from 50 ms (5 failures take a few seconds with the activity round trips), given up after 10 s.
+const timing = { ...FAST_TIMING, notifyRetryInitial: '50ms', notifyRetryWindow: '10s' };
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  status: number;
+}
+
+/** A receiver on 127.0.0.1 that answers each request with the next status of `plan` (then 200). */
+class Receiver {
+  readonly received: Received[] = [];
+  plan: number[] = [];
+  private server!: Server;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const status = this.plan.shift() ?? 200;
+        this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), status });
+        response.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+    return this;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+let api: ApiHarness;
+let receiver: Receiver;
+beforeAll(async () => {
+  api = await startApiHarness({ env: { ...tokenEnv, SESSION_TIMING: JSON.stringify(timing) }, sessions: { env: tokenEnv } });
+  receiver = await new Receiver().start();
+});
+afterAll(async () => {
+  await receiver?.close();
+  await api?.close();
+});
+
+type Body = { type: string; timestamp: string; data: { session: Record<string, unknown> & { id: string; phase: string }; links: Record<string, string> } };
+type Delivery = { id: string; event: string; outcome: string; attempts: number; lastStatus: number | null; lastError: string | null };
+
+const create = (prompt: string, extra: Record<string, unknown>) =>
+  api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt, ...extra } }).then((r) => {
+    expect(r.status).toBe(201);
+    return r.body.id;
+  });
+const notificationsOf = async (id: string) => (await api.call<{ notifications: Delivery[]; phase: string }>('GET', `/v1/sessions/${id}`)).body;
+const forSession = (id: string) => receiver.received.filter((r) => (JSON.parse(r.body) as Body).data.session.id === id);
+
+/** The Standard Webhooks signature, computed from the spec rather than by the library. */
+function specSignature(secret: string, id: string, timestamp: string, body: string): string {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+test('review and completion are told to the caller, signed: verified by the standardwebhooks library and by the spec', async () => {
+  const id = await create('Notify me [[sim think=50s generate=50s]]', { notify: { url: receiver.url } });
+  await waitForApiPhase(api, id, 'reviewing');
+  await eventually(() => forSession(id).length === 1, { what: `the awaiting_review notification (got ${JSON.stringify(forSession(id).map((r) => r.body.slice(0, 80)))})` });
+  expect((await api.call('POST', `/v1/sessions/${id}/approve`, { body: {} })).status).toBe(200);
+  await waitForApiPhase(api, id, 'completed');
+  await eventually(() => forSession(id).length === 2, { what: 'the completed notification' });
+
+  const [review, completed] = forSession(id).map((r) => ({ ...r, parsed: JSON.parse(r.body) as Body }));
+  for (const delivery of [review!, completed!]) {
+    // The library (not ours) accepts it...
+    expect(new Webhook(SECRET).verify(delivery.body, delivery.headers as Record<string, string>)).toEqual(delivery.parsed);
+    // ...and so does the spec's own recipe.
+    const { 'webhook-id': webhookId, 'webhook-timestamp': timestamp, 'webhook-signature': signature } = delivery.headers as Record<string, string>;
+    expect(signature).toBe(specSignature(SECRET, webhookId!, timestamp!, delivery.body));
+    expect(() => new Webhook(`whsec_${Buffer.from('somebody else entirely, 32 bytes').toString('base64')}`).verify(delivery.body, delivery.headers as Record<string, string>)).toThrow();
+  }
+  expect(review!.parsed).toMatchObject({
+    type: 'session.awaiting_review',
+    data: {
+      session: { id, phase: 'reviewing', review: { kind: 'storyboard', revision: 1, resources: expect.arrayContaining([expect.objectContaining({ status: 'ready', url: expect.stringMatching(/^http/) })]) } },
+      links: { self: `/v1/sessions/${id}`, approve: `/v1/sessions/${id}/approve` },
+    },
+  });
+  expect(completed!.parsed).toMatchObject({ type: 'session.completed', data: { session: { phase: 'completed', video: { url: expect.stringMatching(/^http/) } } } });
+  expect(review!.headers['webhook-id']).not.toBe(completed!.headers['webhook-id']);
+
+  await eventually(async () => (await api.sessions.client.workflow.getHandle(id).describe()).status.name === 'COMPLETED', { what: 'the workflow to close' });
+  await recordHistory(api.sessions.client.workflow.getHandle(id), 'notified');
+  // The workflow names the token; only the worker holds its secret.
+  const raw = JSON.stringify(await api.sessions.client.workflow.getHandle(id).fetchHistory());
+  const history = [...raw.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
+  expect(history).toContain('"signedBy":"acme-tool"');
+  expect(`${raw}${history}`).not.toContain(SECRET.slice('whsec_'.length, 30));
+  const state = await notificationsOf(id);
+  expect(state.notifications.map((d) => [d.event, d.outcome, d.attempts, d.lastStatus])).toEqual([
+    ['session.awaiting_review', 'delivered', 1, 200],
+    ['session.completed', 'delivered', 1, 200],
+  ]);
+});
+
+test('a receiver failing 5 times, then answering, gets the event exactly once more, with the same id and body', async () => {
+  receiver.plan = [500, 503, 502, 500, 429];
+  const id = await create('Retry me [[sim think=50s generate=1h]]', {
+    notify: { url: receiver.url, events: ['session.awaiting_review'] },
+  });
+  await waitForApiPhase(api, id, 'reviewing');
+  await eventually(async () => (await notificationsOf(id)).notifications[0]?.outcome === 'delivered', {
+    what: 'the delivery',
+    timeoutMs: 20_000,
+  }).catch(async (error: Error) => {
+    throw new Error(`${error.message}: ${JSON.stringify((await notificationsOf(id)).notifications)}`);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const attempts = forSession(id);
+  console.log(`receiver answers: ${attempts.map((a) => a.status).join(', ')}; state: ${JSON.stringify((await notificationsOf(id)).notifications[0])}`);
+  expect(attempts.map((a) => a.status)).toEqual([500, 503, 502, 500, 429, 200]);
+  expect(new Set(attempts.map((a) => a.headers['webhook-id'])).size).toBe(1);
+  expect(new Set(attempts.map((a) => a.body)).size).toBe(1);
+  expect((await notificationsOf(id)).notifications[0]).toMatchObject({ outcome: 'delivered', attempts: 6, lastStatus: 200, lastError: null });
+  await recordHistory(api.sessions.client.workflow.getHandle(id), 'notify-retried');
+});
+
+test('a dead receiver never slows the session: it completes, the video is there, and the notification is given up after its window', async () => {
+  const dead = await new Receiver().start();
+  await dead.close(); // nothing listens there any more
+  const id = await create('Nobody listens [[sim review=skip think=50s generate=50s]]', { autoApprove: true, notify: { url: dead.url } });
+  const state = await waitForApiPhase(api, id, 'completed', 'acme', 20_000);
+  // Completed, with the notification still being retried: the session did not wait for it.
+  expect((state as unknown as { notifications: Delivery[] }).notifications.map((d) => d.outcome)).toContain('pending');
+  expect((await api.call('GET', `/v1/sessions/${id}/video`)).status).toBe(200);
+  await eventually(async () => (await api.sessions.client.workflow.getHandle(id).describe()).status.name === 'COMPLETED', { timeoutMs: 30_000, what: 'the workflow to close' });
+  const final = await notificationsOf(id);
+  console.log(`dead receiver: ${JSON.stringify(final.notifications.map((d) => [d.event, d.outcome, d.attempts, d.lastError]))}`);
+  expect(final.notifications.every((d) => d.outcome === 'failed' && d.attempts >= 2 && /ECONNREFUSED/.test(d.lastError ?? ''))).toBe(true);
+});
+
+describe('where notifications may go', () => {
+  test.each([
+    ['loopback', 'http://127.0.0.1:9/hooks'],
+    ['a private network', 'http://10.1.2.3/hooks'],
+    ['the cloud metadata address', 'http://169.254.169.254/latest/meta-data'],
+    ['IPv6 loopback', 'http://[::1]:9/hooks'],
+    ['an IPv4-mapped private address', 'http://[::ffff:192.168.1.1]/hooks'],
+    ['a local name', 'http://localhost:9/hooks'],
+    ['not http', 'ftp://example.com/hooks'],
+  ])('%s is refused with a 400 naming notify.url (without NOTIFY_ALLOW_PRIVATE)', async (_name, url) => {
+    const config = loadApiConfig({ API_TOKENS: JSON.stringify(tokens), TEMPORAL_ADDRESS: '127.0.0.1:1', LOG_LEVEL: 'silent' });
+    const client = lazyClient(config);
+    const app = await buildApi({ config, logger: testLogger, client, tokens });
+    try {
+      const response = await app.inject({ method: 'POST', url: '/v1/sessions', headers: { authorization: `Bearer ${TOKENS.acme.token}` }, payload: { prompt: 'x', notify: { url } } });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.details).toEqual([expect.objectContaining({ path: 'notify.url' })]);
+    } finally {
+      await app.close();
+      await client.connection.close();
+    }
+  });
+
+  test('a token without a notifySecret cannot ask for notifications', async () => {
+    const response = await api.call<{ error: { message: string } }>('POST', '/v1/sessions', { token: 'globex', body: { prompt: 'x', notify: { url: receiver.url } } });
+    expect(response.status).toBe(400);
+    expect(response.body.error.message).toMatch(/no notifySecret/);
+  });
+
+  test('a name that resolves to a private address is refused when the request is made, not retried', async () => {
+    const activities = createNotifyActivities({
+      secrets: new Map([['acme-tool', SECRET]]),
+      allowPrivate: false,
+      logger: testLogger,
+      resolve: ((_host: string, _options: unknown, callback: (e: null, a: { address: string; family: number }[]) => void) =>
+        callback(null, [{ address: '10.0.0.7', family: 4 }])) as never,
+    });
+    await expect(activities.deliverNotification({ url: 'http://hooks.example.com/x', id: 'evt-1', body: '{}', signedBy: 'acme-tool' })).rejects.toMatchObject({
+      type: 'NotificationRefused',
+      nonRetryable: true,
+      message: expect.stringMatching(/hooks\.example\.com resolves to a private or reserved address/),
+    });
+  });
+});
