@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { durationProblem, parseDuration } from '../contract/duration';
 import type { SessionFile, SessionState } from '../contract/session';
 import { ApiClient, CliError, EXIT, resolveToken } from './api-client';
+import { listen } from './listen';
 import { ENDED, NEEDS_INPUT, statusLine, summary, table, waitingFor } from './render';
 
 const USAGE = `vao: HeyGen Video Agent sessions through the video-agent-orchestrator API
@@ -18,7 +19,7 @@ const USAGE = `vao: HeyGen Video Agent sessions through the video-agent-orchestr
 Usage:
   vao start --prompt <text> [--file <path|url|asset:ID>]... [--orientation landscape|portrait]
             [--avatar <id>] [--voice <id>] [--auto-approve] [--review-timeout 2d] [--on-timeout stop|approve]
-            [--label name=value]... [--idempotency-key <key>] [--watch]
+            [--label name=value]... [--notify <url>] [--idempotency-key <key>] [--watch]
   vao status <id>
   vao list [--status <phase>] [--limit <n>] [--cursor <cursor>]
   vao capacity                     HeyGen job slots: who holds them (parked sessions too), who waits
@@ -27,6 +28,8 @@ Usage:
   vao stop <id>
   vao video <id>
   vao watch <id> [--interval 1s]
+  vao listen [--port 4020] [--secret whsec_...]
+                                   receive and verify notifications (start sessions with --notify <url>)
 
 Options for every command:
   --url <url>     the API (default: VAO_URL, else http://127.0.0.1:3000)
@@ -58,6 +61,9 @@ const OPTIONS = {
   limit: { type: 'string' },
   cursor: { type: 'string' },
   interval: { type: 'string' },
+  notify: { type: 'string' },
+  port: { type: 'string' },
+  secret: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -210,6 +216,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         ...(review ? { review } : {}),
         ...(toFiles(flags.file) ? { files: toFiles(flags.file) } : {}),
         ...(labels(flags.label) ? { labels: labels(flags.label) } : {}),
+        ...(flags.notify ? { notify: { url: flags.notify } } : {}),
       };
       const { status, body: created } = await api.call<{ id: string; status: string }>('POST', '/v1/sessions', {
         body,
@@ -280,8 +287,42 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     case 'watch':
       return watch(api, needId(positionals, command), flags, io);
+    case 'listen':
+      return listenForNotifications(flags, io);
     default:
       throw usage(`unknown command "${command}"`);
+  }
+}
+
+/** `vao listen`: until Ctrl-C. */
+async function listenForNotifications(flags: Flags, io: Io): Promise<number> {
+  const secret = flags.secret ?? io.env.VAO_NOTIFY_SECRET ?? localNotifySecret(io.env);
+  if (!secret) throw usage('vao listen needs the secret that signs your token\'s notifications: --secret whsec_..., or VAO_NOTIFY_SECRET');
+  const port = Number(flags.port ?? 4020);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage(`--port ${flags.port}: expected a port number`);
+  let listener;
+  try {
+    listener = await listen({ host: '127.0.0.1', port, secret, out: io.out });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'EADDRINUSE' ? `port ${port} is in use: pass --port` : `cannot listen: ${(error as Error).message}`, EXIT.usage);
+  }
+  io.out(`Listening for notifications on ${listener.url} (Ctrl-C to stop). Start a session with:\n  npx vao start --prompt "..." --notify ${listener.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await listener.close();
+  return EXIT.ok;
+}
+
+/** The notification secret `npm start` keeps with its token, if any. */
+function localNotifySecret(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    const local = JSON.parse(readFileSync(path.resolve(env.DATA_DIR ?? '.data', 'api-token.json'), 'utf8')) as { notifySecret?: unknown };
+    return typeof local.notifySecret === 'string' ? local.notifySecret : undefined;
+  } catch {
+    return undefined;
   }
 }
 

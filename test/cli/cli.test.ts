@@ -7,14 +7,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
-import { PROJECT_ROOT } from '../harness/processes';
+import { PROJECT_ROOT, startProcess } from '../harness/processes';
 
 const VAO = path.join(PROJECT_ROOT, 'bin', 'vao.js');
 let api: ApiHarness;
 let scratch: string;
 
+// acme's sessions can notify (its secret is known to the worker), to a receiver on this machine.
+const NOTIFY_SECRET = `whsec_${Buffer.from('the cli test notification secret').toString('base64')}`;
+const notifyEnv = { API_TOKENS: JSON.stringify([{ ...TOKENS.acme, notifySecret: NOTIFY_SECRET }, ...Object.values(TOKENS).filter((t) => t !== TOKENS.acme)]), NOTIFY_ALLOW_PRIVATE: 'true' };
+
 beforeAll(async () => {
-  api = await startApiHarness();
+  api = await startApiHarness({ env: notifyEnv, sessions: { env: notifyEnv } });
   scratch = await mkdtemp(path.join(os.tmpdir(), 'vao-cli-'));
 });
 afterAll(async () => {
@@ -146,6 +150,24 @@ describe('the session commands', () => {
     expect(run.stdout).toMatch(/thinking\s+\[#*-+\]\s+\d+%\s+\d+:\d\d\s+HeyGen is writing the storyboard/);
     expect(run.stdout).toMatch(/reviewing\s+\[#########-----------\]\s+45%/);
   });
+});
+
+test('listen verifies and prints the notifications of a session started with --notify, and refuses a forged one', async () => {
+  const listener = startProcess(process.execPath, [VAO, 'listen', '--port', '0'], { ...process.env, VAO_NOTIFY_SECRET: NOTIFY_SECRET });
+  try {
+    const line = await listener.waitForLine(/Listening for notifications on (http:\/\/127\.0\.0\.1:\d+\/)/);
+    const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(line)![1]!;
+    const started = await vao(['start', '--prompt', 'Tell me [[sim review=skip think=50s generate=50s]]', '--auto-approve', '--notify', url]);
+    expect(started.code).toBe(0);
+    const id = /session (session-\S+)/.exec(started.stdout)![1]!;
+    await listener.waitForLine(new RegExp(`session\\.completed ${id} completed video http`));
+    const forged = await fetch(url, { method: 'POST', headers: { 'webhook-id': 'evt-x', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,AAAA' }, body: '{}' });
+    expect(forged.status).toBe(401);
+    await listener.waitForLine(/refused a delivery/);
+  } finally {
+    listener.child.kill('SIGINT');
+  }
+  expect((await listener.exited).code).toBe(0);
 });
 
 describe('errors', () => {
