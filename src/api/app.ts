@@ -189,7 +189,7 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   const cursors = new CursorCodec(config.api.cursorSecret ? Buffer.from(config.api.cursorSecret, 'utf8') : randomBytes(32));
   const sessions = new SessionsService(client, config, logger.child({ component: 'sessions' }), cursors);
   await app.register(systemRoutes, { sessions, metrics });
-  await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier });
+  await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier, streamIntervalMs: config.api.streamIntervalMs });
   // No secret, no route: an unsigned (or publicly signed) webhook must never wake a session.
   if (config.api.webhookSecret) await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.api.webhookSecret });
   else logger.info('HeyGen webhooks are off (HEYGEN_WEBHOOK_SECRET is not set)');

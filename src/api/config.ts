@@ -19,6 +19,7 @@ export const apiEnv = {
   API_TEMPORAL_TIMEOUT: duration.default(5_000),
   API_DECISION_WAIT: duration.default(5_000),
   API_MAX_EVENT_LOOP_DELAY: duration.default(1_000),
+  API_STREAM_INTERVAL: duration.default(500),
   API_CURSOR_SECRET: z.string().min(16, { error: 'expected a secret of at least 16 characters' }).optional(),
   HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
   HEYGEN_WEBHOOK_URL: httpUrl.optional(),
@@ -40,6 +41,8 @@ export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>>) {
     temporalTimeoutMs: env.API_TEMPORAL_TIMEOUT,
     decisionWaitMs: env.API_DECISION_WAIT,
     maxEventLoopDelayMs: env.API_MAX_EVENT_LOOP_DELAY,
+    /** How often a live event stream reads its session's state. */
+    streamIntervalMs: env.API_STREAM_INTERVAL,
     /** Signs listing cursors; shared by instances behind one address so a cursor works on any of them. */
     cursorSecret: env.API_CURSOR_SECRET,
     /** Verifies `Heygen-Signature`. Never defaulted: `npm start` passes its embedded simulator's own. */

@@ -110,6 +110,16 @@ export class SessionsService {
     return this.readState(handle, description);
   }
 
+  /**
+   * A session's state for a live stream: the first read checks the caller may see it (404 otherwise),
+   * then `next` reads again each time (undefined while no worker answers).
+   */
+  async follow(principal: Principal, id: string): Promise<{ first: SessionState; next: () => Promise<SessionState | undefined> }> {
+    const { handle, description } = await this.owned(principal, id);
+    const first = await this.readState(handle, description);
+    return { first, next: () => this.tryReadState(handle, this.config.api.queryTimeoutMs) };
+  }
+
   async list(
     principal: Principal,
     query: { status?: Phase; limit: number; cursor?: string },

@@ -88,6 +88,42 @@ export class ApiClient {
     return { status: response.status, body: body as T };
   }
 
+  /**
+   * A Server-Sent Events stream, event by event. Answers other than 200 throw as `call` does; a stream
+   * that breaks ends the iteration with an error the caller may fall back from.
+   */
+  async *events(path: string): AsyncGenerator<{ event: string; data: unknown }> {
+    if (!this.token) throw new CliError('No API token: pass --token, set VAO_TOKEN, or run `npm start` here.', EXIT.api);
+    const response = await fetch(`${this.baseUrl}${path}`, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' } });
+    if (response.status !== 200 || !response.body) {
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = { error: { message: text.slice(0, 200) } };
+      }
+      throw this.explain(response.status, body as ApiErrorBody, path);
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data += line.slice(6);
+        }
+        if (data) yield { event, data: JSON.parse(data) as unknown };
+      }
+    }
+  }
+
   private explain(status: number, body: ApiErrorBody, path: string): ApiCallError {
     const code = body.error?.code;
     const message = body.error?.message ?? `HTTP ${status}`;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { durationProblem, parseDuration } from '../contract/duration';
 import type { SessionFile, SessionState } from '../contract/session';
-import { ApiClient, CliError, EXIT, resolveToken } from './api-client';
+import { ApiCallError, ApiClient, CliError, EXIT, resolveToken } from './api-client';
 import { listen } from './listen';
 import { ENDED, NEEDS_INPUT, statusLine, summary, table, waitingFor } from './render';
 
@@ -148,6 +148,38 @@ async function watch(api: ApiClient, id: string, flags: Flags, io: Io): Promise<
   const intervalMs = flags.interval ? parseDuration(flags.interval) : 1_000;
   if (!intervalMs) throw usage(`--interval ${flags.interval}: ${durationProblem(flags.interval ?? '')}`);
   let lastLine = '';
+  /** Shows a state; returns the exit code once the session needs a person or has ended. */
+  const show = (state: SessionState): number | undefined => {
+    const done = NEEDS_INPUT.includes(state.phase) || ENDED.includes(state.phase);
+    if (flags.json) {
+      if (done) io.out(`${JSON.stringify(state)}\n`);
+    } else if (io.isTTY) {
+      io.out(`\r\x1b[2K${statusLine(state)}`);
+      if (done) io.out('\n');
+    } else {
+      // Without a terminal, one plain line per change.
+      const line = `${state.phase} ${state.progress ?? 0}% ${waitingFor(state)}`;
+      if (line !== lastLine) io.out(`${new Date().toISOString()} ${line}\n`);
+      lastLine = line;
+    }
+    if (NEEDS_INPUT.includes(state.phase)) return EXIT.needsInput;
+    if (state.phase === 'completed') return EXIT.ok;
+    if (ENDED.includes(state.phase)) return EXIT.sessionEnded;
+    return undefined;
+  };
+
+  // Live events first; if the stream cannot be had or breaks, polling carries on from there.
+  try {
+    let state: SessionState | undefined;
+    for await (const { event, data } of api.events(`/v1/sessions/${id}/events`)) {
+      state = applyEvent(state, event, data);
+      const code = state && event !== 'message' ? show(state) : undefined;
+      if (code !== undefined) return code;
+    }
+  } catch (error) {
+    // Refusals (401, 403, 404) are final; anything else is worth polling through.
+    if (error instanceof ApiCallError && [401, 403, 404].includes(error.status)) throw error;
+  }
   let unavailableSince: number | undefined;
   for (;;) {
     let state: SessionState | undefined;
@@ -162,23 +194,30 @@ async function watch(api: ApiClient, id: string, flags: Flags, io: Io): Promise<
       if (!flags.json && io.isTTY) io.out(`\r\x1b[2K${'waiting for a worker'.padEnd(17)} (${Math.round((Date.now() - unavailableSince) / 1000)} s)`);
     }
     if (state) {
-      const done = NEEDS_INPUT.includes(state.phase) || ENDED.includes(state.phase);
-      if (flags.json) {
-        if (done) io.out(`${JSON.stringify(state)}\n`);
-      } else if (io.isTTY) {
-        io.out(`\r\x1b[2K${statusLine(state)}`);
-        if (done) io.out('\n');
-      } else {
-        // Without a terminal, one plain line per change.
-        const line = `${state.phase} ${state.progress ?? 0}% ${waitingFor(state)}`;
-        if (line !== lastLine) io.out(`${new Date().toISOString()} ${line}\n`);
-        lastLine = line;
-      }
-      if (NEEDS_INPUT.includes(state.phase)) return EXIT.needsInput;
-      if (state.phase === 'completed') return EXIT.ok;
-      if (ENDED.includes(state.phase)) return EXIT.sessionEnded;
+      const code = show(state);
+      if (code !== undefined) return code;
     }
     await sleep(intervalMs);
+  }
+}
+
+/** The state a stream's events add up to (a snapshot first, then changes). */
+function applyEvent(state: SessionState | undefined, event: string, data: unknown): SessionState | undefined {
+  if (event === 'snapshot') return data as SessionState;
+  if (!state) return state;
+  switch (event) {
+    case 'message':
+      return { ...state, messages: [...state.messages, data as SessionState['messages'][number]] };
+    case 'review':
+      return { ...state, review: data as SessionState['review'] };
+    case 'video':
+      return { ...state, video: data as SessionState['video'] };
+    case 'phase':
+    case 'progress':
+    case 'queue':
+      return { ...state, ...(data as Partial<SessionState>) };
+    default:
+      return state;
   }
 }
 

@@ -349,6 +349,8 @@ export const SessionStateSchema = z.object({
   queue: QueueInfoSchema.nullable(),
   heygen: HeyGenLinkSchema,
   actions: z.array(ActionSchema),
+  /** The phases the session has been in, newest last (at most 30), numbered: what a live stream replays. */
+  phaseHistory: z.array(z.object({ seq: z.number().int(), phase: z.enum(PHASES), at: z.string() })).default([]),
   /** Notifications to the caller (`notify`), newest last (at most 50); empty without `notify`. */
   notifications: z.array(NotificationDeliverySchema).default([]),
   createdAt: z.string(),

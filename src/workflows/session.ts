@@ -61,6 +61,8 @@ const MAX_MESSAGES = 100;
 const MAX_ACTIONS = 200;
 /** autoApprove decides at most this many checkpoints; a confused agent then needs a person. */
 const AUTO_APPROVE_LIMIT = 5;
+/** Phase changes kept in the state, for live streams that read it now and then. */
+const MAX_PHASE_HISTORY = 30;
 /** Notifications kept in the state's delivery log. */
 const MAX_NOTIFICATIONS = 50;
 /** The longest wait between two attempts of one notification. */
@@ -212,6 +214,7 @@ class SessionRun {
       heygen: { slot: 'none', slotSince: null, unreachableSince: null, lastError: null, stopRequestedAt: null },
       actions: [],
       notifications: [],
+      phaseHistory: [{ seq: 1, phase: 'creating', at: iso(now) }],
       createdAt: iso(now),
       updatedAt: iso(now),
       completedAt: null,
@@ -219,6 +222,7 @@ class SessionRun {
     };
     this.state.runs++;
     this.state.notifications ??= [];
+    this.state.phaseHistory ??= [];
     this.notificationSeq = carried?.notificationSeq ?? 0;
     this.seenRequestIds = new Set(carried?.seenRequestIds ?? []);
     this.cursor = carried?.cursor ?? 0;
@@ -932,7 +936,12 @@ class SessionRun {
   private setPhase(phase: Phase): void {
     const changed = phase !== this.state.phase;
     this.state.phase = phase;
-    if (changed) this.state.phaseSince = iso(Date.now());
+    if (changed) {
+      this.state.phaseSince = iso(Date.now());
+      const history = this.state.phaseHistory;
+      history.push({ seq: (history.at(-1)?.seq ?? 0) + 1, phase, at: this.state.phaseSince });
+      if (history.length > MAX_PHASE_HISTORY) history.splice(0, history.length - MAX_PHASE_HISTORY);
+    }
     this.touch();
     if (changed) wf.upsertSearchAttributes([{ key: VideoAgentStatus, value: phase }]);
     wf.setCurrentDetails(this.details());

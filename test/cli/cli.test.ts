@@ -152,6 +152,14 @@ describe('the session commands', () => {
   });
 });
 
+test('watch follows the live stream: with polling an hour apart it still exits 10 as soon as the storyboard is there', async () => {
+  const { body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Live [[sim think=3000s]]' } });
+  await waitForApiPhase(api, body.id, 'thinking');
+  const watched = await vao(['watch', body.id, '--interval', '1h']);
+  expect(watched.code).toBe(10);
+  expect(watched.stdout).toMatch(/reviewing/);
+});
+
 test('listen verifies and prints the notifications of a session started with --notify, and refuses a forged one', async () => {
   const listener = startProcess(process.execPath, [VAO, 'listen', '--port', '0'], { ...process.env, VAO_NOTIFY_SECRET: NOTIFY_SECRET });
   try {

@@ -1,10 +1,12 @@
 /**
  * /v1/sessions: start sessions, read and list them, approve or send messages, stop them, get the video.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireScope } from '../auth';
+import { changesBetween, isFinal, type SessionEvent } from '../session-events';
 import { ApiError } from '../errors';
 import {
   ApproveBodySchema,
@@ -47,7 +49,7 @@ function principal(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; verifier: TokenVerifier }> = async (app, { sessions, verifier }) => {
+export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; verifier: TokenVerifier; streamIntervalMs: number }> = async (app, { sessions, verifier, streamIntervalMs }) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const scope = (name: Parameters<typeof requireScope>[1]) => requireScope(verifier, name);
 
@@ -102,6 +104,65 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
       },
     },
     async (request) => sessions.state(principal(request), request.params.id),
+  );
+
+  const streams = new Set<ServerResponse>();
+  // On shutdown each stream is told so and ends, before the server closes its connections.
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.end('event: shutdown\ndata: {}\n\n');
+  });
+
+  routes.get(
+    '/sessions/:id/events',
+    {
+      onRequest: scope('sessions:read'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Follow a session live (Server-Sent Events)',
+        description:
+          'text/event-stream: `snapshot` (the whole state) at once, then one event per change: `message`, `review`, `queue`, `progress`, `video`, `phase`; `end` when the session has ended, and the stream closes. `shutdown` if the API stops first: reconnect.',
+        security,
+        params: SessionParamsSchema,
+        response: { 200: z.string().meta({ description: 'An event stream.' }), ...errors(...COMMON_ERRORS) },
+      },
+    },
+    async (request, reply) => {
+      // Everything that can fail with a status (auth, 404, no worker) fails before the stream starts.
+      const { first, next } = await sessions.follow(principal(request), request.params.id);
+      reply.hijack();
+      const stream = reply.raw;
+      stream.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      streams.add(stream);
+      let closed = false;
+      stream.on('close', () => {
+        closed = true;
+        streams.delete(stream);
+      });
+      let sequence = 0;
+      const send = (events: SessionEvent[]) => {
+        for (const { event, data } of events) stream.write(`id: ${++sequence}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      let previous = first;
+      send(changesBetween(undefined, first));
+      let lastWrite = Date.now();
+      while (!closed && !isFinal(previous)) {
+        await new Promise((resolve) => setTimeout(resolve, streamIntervalMs));
+        if (closed) break;
+        const current = await next().catch(() => undefined);
+        if (!current) continue;
+        const events = changesBetween(previous, current);
+        if (events.length) {
+          send(events);
+          lastWrite = Date.now();
+        } else if (Date.now() - lastWrite > 15_000) {
+          // A comment now and then keeps proxies from closing a quiet stream.
+          stream.write(': still here\n\n');
+          lastWrite = Date.now();
+        }
+        previous = current;
+      }
+      if (!closed) stream.end();
+    },
   );
 
   /** Approve and messages: the decision with its request id (the Idempotency-Key, or a new one). */
