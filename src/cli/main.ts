@@ -12,9 +12,10 @@ import { durationProblem, parseDuration } from '../contract/duration';
 import type { SessionFile, SessionState } from '../contract/session';
 import { ApiCallError, ApiClient, CliError, EXIT, resolveToken } from './api-client';
 import { listen } from './listen';
-import { ENDED, NEEDS_INPUT, statusLine, summary, table, waitingFor } from './render';
+import { ENDED, NEEDS_INPUT, nextStep, statusLine, summary, table, VAO, waitingFor } from './render';
 
 const USAGE = `vao: HeyGen Video Agent sessions through the video-agent-orchestrator API
+(in a clone of the project, run it as \`npx vao ...\`)
 
 Usage:
   vao start --prompt <text> [--file <path|url|asset:ID>]... [--orientation landscape|portrait]
@@ -148,19 +149,22 @@ async function watch(api: ApiClient, id: string, flags: Flags, io: Io): Promise<
   const intervalMs = flags.interval ? parseDuration(flags.interval) : 1_000;
   if (!intervalMs) throw usage(`--interval ${flags.interval}: ${durationProblem(flags.interval ?? '')}`);
   let lastLine = '';
+  let shownProgress = 0;
   /** Shows a state; returns the exit code once the session needs a person or has ended. */
   const show = (state: SessionState): number | undefined => {
     const done = NEEDS_INPUT.includes(state.phase) || ENDED.includes(state.phase);
     if (flags.json) {
       if (done) io.out(`${JSON.stringify(state)}\n`);
     } else if (io.isTTY) {
-      io.out(`\r\x1b[2K${statusLine(state)}`);
-      if (done) io.out('\n');
+      io.out(`\r\x1b[2K${statusLine(state, Date.now(), shownProgress)}`);
+      shownProgress = Math.max(shownProgress, state.progress ?? 0);
+      if (done) io.out(`\n${nextStep(state)}\n`);
     } else {
       // Without a terminal, one plain line per change.
       const line = `${state.phase} ${state.progress ?? 0}% ${waitingFor(state)}`;
       if (line !== lastLine) io.out(`${new Date().toISOString()} ${line}\n`);
       lastLine = line;
+      if (done) io.out(`${nextStep(state)}\n`);
     }
     if (NEEDS_INPUT.includes(state.phase)) return EXIT.needsInput;
     if (state.phase === 'completed') return EXIT.ok;
@@ -261,7 +265,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         body,
         idempotencyKey: flags['idempotency-key'],
       });
-      if (!flags.watch || flags.json) print(created, `${status === 201 ? 'Started' : 'Already started'}: session ${created.id} (${created.status})`);
+      if (!flags.watch || flags.json) print(created, `${status === 201 ? 'Started' : 'Already started'}: session ${created.id} (${created.status})\n${nextStep({ id: created.id, phase: 'creating', review: null })}`);
       else io.out(`Started: session ${created.id}\n`);
       return flags.watch ? watch(api, encodeURIComponent(created.id), flags, io) : EXIT.ok;
     }
@@ -280,7 +284,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         `/v1/sessions${query.size ? `?${query}` : ''}`,
       );
       const rows = [['ID', 'STATUS', 'CREATED', 'PROMPT'], ...body.sessions.map((s) => [s.id, s.status ?? '-', s.createdAt, s.promptSummary ?? ''])];
-      print(body, body.sessions.length ? `${table(rows)}${body.nextCursor ? `\nMore: vao list --cursor ${body.nextCursor}` : ''}` : 'No sessions.');
+      print(body, body.sessions.length ? `${table(rows)}${body.nextCursor ? `\nMore: ${VAO} list --cursor ${body.nextCursor}` : ''}` : `No sessions. Start one: ${VAO} start --prompt "..."`);
       return EXIT.ok;
     }
     case 'capacity': {
@@ -310,7 +314,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         response.body,
         response.status === 202
           ? `Queued: no worker answered yet; it will be delivered when one runs (request ${(response.body as { requestId: string }).requestId}).`
-          : `${verb}. The session is now ${(response.body as SessionState).phase}: ${waitingFor(response.body as SessionState)}`,
+          : `${verb}. The session is now ${(response.body as SessionState).phase}: ${waitingFor(response.body as SessionState)}\n${nextStep(response.body as SessionState)}`,
       );
       return EXIT.ok;
     }
@@ -321,7 +325,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     case 'video': {
       const { body } = await api.call<{ url: string | null; durationSeconds: number | null; thumbnailUrl: string | null }>('GET', `/v1/sessions/${needId(positionals, command)}/video`);
-      print(body, `${body.url ?? '(no URL)'}\n${body.durationSeconds ?? '?'} s${body.thumbnailUrl ? `, thumbnail ${body.thumbnailUrl}` : ''}`);
+      print(body, `${body.url ?? '(no URL)'}\n${body.durationSeconds ?? '?'} s${body.thumbnailUrl ? `, thumbnail ${body.thumbnailUrl}` : ''}\n(The URL is HeyGen's and expires; run this again for a fresh one.)`);
       return EXIT.ok;
     }
     case 'watch':

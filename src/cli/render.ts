@@ -3,6 +3,9 @@
  */
 import type { SessionState } from '../contract/session';
 
+/** How to run the CLI in a clone of this project (`vao` is on no PATH there). */
+export const VAO = 'npx vao';
+
 export const NEEDS_INPUT = ['reviewing', 'waiting_for_input'];
 export const ENDED = ['completed', 'failed', 'stopped', 'expired'];
 
@@ -12,12 +15,33 @@ export function progressBar(percent: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(clamped).padStart(3)}%`;
 }
 
+/** How long since `since`, as a duration (45s, 3m 05s, 1h 02m), never as a clock time. */
 export function elapsed(since: string, now = Date.now()): string {
   const seconds = Math.max(0, Math.floor((now - Date.parse(since)) / 1000));
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}` : `${m}:${String(s).padStart(2, '0')}`;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  return m > 0 ? `${m}m ${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** What to run next, given where a session is. */
+export function nextStep(state: Pick<SessionState, 'id' | 'phase' | 'review'>): string {
+  const id = state.id;
+  switch (state.phase) {
+    case 'reviewing':
+      return `Next: ${VAO} status ${id} (the storyboard), then ${VAO} approve ${id} or ${VAO} message ${id} -m "what to change"`;
+    case 'waiting_for_input':
+      return `Next: ${VAO} status ${id} (the question), then ${VAO} message ${id} -m "your answer"`;
+    case 'completed':
+      return `Next: ${VAO} video ${id}`;
+    case 'failed':
+    case 'stopped':
+    case 'expired':
+      return `Why: ${VAO} status ${id}`;
+    default:
+      return `Next: ${VAO} watch ${id}`;
+  }
 }
 
 /** What the session is waiting for, in a few words. */
@@ -55,8 +79,9 @@ function phaseWaitingFor(state: SessionState): string {
 }
 
 /** The live line of `watch`. */
-export function statusLine(state: SessionState, now = Date.now()): string {
-  const progress = state.phase === 'completed' ? 100 : (state.progress ?? 0);
+export function statusLine(state: SessionState, now = Date.now(), shownProgress = 0): string {
+  // Never backwards: HeyGen starts counting again on a revision, the person watching should not.
+  const progress = state.phase === 'completed' ? 100 : Math.max(shownProgress, state.progress ?? 0);
   return `${state.phase.padEnd(17)} ${progressBar(progress)}  ${elapsed(state.createdAt, now).padStart(7)}  ${waitingFor(state)}`;
 }
 
@@ -78,7 +103,7 @@ export function summary(state: SessionState): string {
       const where = resource.status === 'ready' ? (resource.url ?? '(no URL)') : `(${resource.status}${resource.note ? `: ${resource.note}` : ''})`;
       lines.push(`  - ${resource.type ?? 'image'} ${resource.resourceId}: ${where}`);
     }
-    lines.push('', review.kind === 'storyboard' ? `Approve: vao approve ${state.id}   Ask for changes: vao message ${state.id} -m "..."` : `Answer: vao message ${state.id} -m "..."`);
+    lines.push('', review.kind === 'storyboard' ? `Approve: ${VAO} approve ${state.id}   Ask for changes: ${VAO} message ${state.id} -m "..."` : `Answer: ${VAO} message ${state.id} -m "..."`);
   }
   if (state.video) {
     lines.push('', `Video     ${state.video.url ?? '-'}`, `          ${state.video.durationSeconds ?? '?'} s, completed ${state.video.completedAt ?? '-'}`);

@@ -77,7 +77,9 @@ describe('the session commands', () => {
     const id = /Started: session (\S+)/.exec(started.stdout)![1]!;
     // Not a terminal: plain, timestamped lines, one per change, ending at the review.
     const lines = started.stdout.trim().split('\n').slice(1);
-    expect(lines.at(-1)).toMatch(/^\d{4}-\d\d-\d\dT\S+Z reviewing 45% storyboard 1 is ready: waiting for your review$/);
+    expect(lines.at(-2)).toMatch(/^\d{4}-\d\d-\d\dT\S+Z reviewing 45% storyboard 1 is ready: waiting for your review$/);
+    // Every command ends with what to run next, in a form that works in a fresh clone.
+    expect(lines.at(-1)).toBe(`Next: npx vao status ${id} (the storyboard), then npx vao approve ${id} or npx vao message ${id} -m "what to change"`);
     expect(started.stdout).not.toContain('\r');
 
     const status = await vao(['status', id]);
@@ -85,12 +87,12 @@ describe('the session commands', () => {
     expect(status.stdout).toContain(`Session   ${id}`);
     expect(status.stdout).toMatch(/Storyboard 1 \(since/);
     expect(status.stdout).toMatch(/- image res_\w+: http:\/\/127\.0\.0\.1:\d+\/media\/resources\//);
-    expect(status.stdout).toContain(`Approve: vao approve ${id}`);
+    expect(status.stdout).toContain(`Approve: npx vao approve ${id}`);
     const json = JSON.parse((await vao(['status', id, '--json'])).stdout) as { phase: string; labels: Record<string, string> };
     expect(json).toMatchObject({ phase: 'reviewing', labels: { team: 'growth' } });
 
     const message = await vao(['message', id, '-m', 'Make the intro shorter']);
-    expect([message.code, message.stdout.trim()]).toEqual([0, expect.stringMatching(/^Sent\. The session is now (thinking|reviewing)/)]);
+    expect([message.code, message.stdout.trim()]).toEqual([0, expect.stringMatching(/^Sent\. The session is now (thinking|reviewing)[^\n]*\nNext: npx vao (watch|status) /)]);
     await waitForApiPhase(api, id, 'reviewing');
     const approve = await vao(['approve', id, '-m', 'Go ahead', '--idempotency-key', 'cli-approve-1']);
     expect(approve.code).toBe(0);
@@ -98,7 +100,8 @@ describe('the session commands', () => {
 
     const watched = await vao(['watch', id, '--interval', '200ms']);
     expect(watched.code).toBe(0);
-    expect(watched.stdout.trim().split('\n').at(-1)).toMatch(/completed 100% done: http:\/\/.*video\.mp4/);
+    expect(watched.stdout.trim().split('\n').at(-2)).toMatch(/completed 100% done: http:\/\/.*video\.mp4/);
+    expect(watched.stdout.trim().split('\n').at(-1)).toBe(`Next: npx vao video ${id}`);
 
     const video = await vao(['video', id]);
     expect(video.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/videos\/\w+\/video\.mp4\?\S+\n30 s, thumbnail http/);
@@ -115,7 +118,7 @@ describe('the session commands', () => {
     expect(table.stdout).toMatch(new RegExp(`${id}\\s+thinking\\s+\\S+\\s+Listed`));
     const json = JSON.parse((await vao(['list', '--json'])).stdout) as { sessions: { id: string }[] };
     expect(json.sessions.map((s) => s.id)).toContain(id);
-    expect((await vao(['list', '--status', 'expired'])).stdout.trim()).toBe('No sessions.');
+    expect((await vao(['list', '--status', 'expired'])).stdout.trim()).toBe('No sessions. Start one: npx vao start --prompt "..."');
   });
 
   test('capacity shows which sessions hold HeyGen slots, parked ones too', async () => {
@@ -147,7 +150,7 @@ describe('the session commands', () => {
     const run = await vaoOnTerminal(['watch', id, '--interval', '100ms']);
     expect(run.code).toBe(10);
     expect(run.stdout).toContain('\r\x1b[2K');
-    expect(run.stdout).toMatch(/thinking\s+\[#*-+\]\s+\d+%\s+\d+:\d\d\s+HeyGen is writing the storyboard/);
+    expect(run.stdout).toMatch(/thinking\s+\[#*-+\]\s+\d+%\s+(\d+s|\d+m \d\ds)\s+HeyGen is writing the storyboard/);
     expect(run.stdout).toMatch(/reviewing\s+\[#########-----------\]\s+45%/);
   });
 });
