@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
+import { formatDuration } from '../contract/duration';
 import { SESSION_WORKFLOW_TYPE, SessionInputSchema, summarizePrompt, type SessionInput, type VideoAgentSessionWorkflow } from '../contract/session';
 
 export type SessionHandle = WorkflowHandle<VideoAgentSessionWorkflow>;
@@ -21,6 +22,15 @@ export interface StartSessionOptions {
 
 export function newSessionId(): string {
   return `session-${randomUUID()}`;
+}
+
+/** The review policy in plain words, for people reading the Web UI. */
+function reviewPolicyText(input: ReturnType<typeof SessionInputSchema.parse>): string {
+  if (input.autoApprove) return 'none: every storyboard is approved automatically';
+  const within = formatDuration(input.review.timeout);
+  return input.review.onTimeout === 'approve'
+    ? `a person approves each storyboard; with no decision within ${within}, it is approved automatically`
+    : `a person approves each storyboard; with no decision within ${within}, the session is stopped`;
 }
 
 /** Validates the input (throwing a ZodError for a bad one) and starts the workflow. */
@@ -41,7 +51,7 @@ export async function startVideoAgentSession(client: Client, input: SessionInput
     staticDetails: [
       `**Prompt:** ${summary}`,
       parsed.requestedBy ? `**Requested by:** ${parsed.requestedBy}` : '',
-      `**Review:** ${parsed.autoApprove ? 'automatic' : `by a person, on timeout ${parsed.review.onTimeout}`}`,
+      `**Review:** ${reviewPolicyText(parsed)}`,
     ]
       .filter(Boolean)
       .join('\n'),

@@ -1045,7 +1045,8 @@ class SessionRun {
   private phaseLine(): string {
     const since = clock(Date.parse(this.state.phaseSince));
     const { review, queue } = this.state;
-    const deadline = review ? `, deadline in ${formatDuration(Date.parse(review.deadline) - Date.now())}` : '';
+    // A date, not "in 7d": the line is written once per phase and read any time after.
+    const deadline = review ? `, decide by ${review.deadline.slice(0, 10)} ${clock(Date.parse(review.deadline))}` : '';
     const waitingForSlot = this.state.heygen.slot === 'waiting' && queue ? ` (waiting for a HeyGen slot${queue.position ? `: position ${queue.position} of ${queue.queued}` : ''})` : '';
     switch (this.state.phase) {
       case 'queued':

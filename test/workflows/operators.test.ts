@@ -40,7 +40,10 @@ test('find a parked session by VideoAgentStatus, read its status line and state,
 
   // `describe` of CLI 1.9 prints the static summary; the live status line is the workflow's metadata.
   expect(await temporal('workflow', 'describe', '-w', id)).toContain('Video Agent: Operator demo');
-  expect(await temporal('workflow', 'metadata', '-w', id)).toMatch(/Awaiting review of storyboard 1\*\* since \d\d:\d\d UTC, deadline in 7d/);
+  const metadata = await temporal('workflow', 'metadata', '-w', id);
+  expect(metadata).toMatch(/Awaiting review of storyboard 1\*\* since \d\d:\d\d UTC, decide by \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  // The static details (the Web UI's) say the review policy in words, not as a riddle.
+  expect(await (await handle.describe()).staticDetails()).toContain('**Review:** a person approves each storyboard; with no decision within 7d, the session is stopped');
 
   const state = JSON.parse(await temporal('workflow', 'query', '-w', id, '--name', 'state', '-o', 'json')) as { queryResult: [{ phase: string }] };
   expect(state.queryResult[0].phase).toBe('reviewing');
