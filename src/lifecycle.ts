@@ -45,6 +45,7 @@ export class Lifecycle {
           this.logger.error({ part: name, err: error }, 'failed to stop cleanly');
         }
       }
+      this.logger.info({ reason, exitCode: this.exitCode }, 'stopped');
       this.exit(this.exitCode);
     })();
     return this.stopping;

@@ -30,8 +30,13 @@ export interface LoggerOptions {
   destination?: pino.DestinationStream;
 }
 
+/** Logs for people (a terminal, or LOG_FORMAT=pretty) rather than for a log pipeline. */
+export function isPretty(format: LoggerOptions['format']): boolean {
+  return (format ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  const format = options.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  const format = isPretty(options.format) ? 'pretty' : 'json';
   const base: pino.LoggerOptions = {
     level: options.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },

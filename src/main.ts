@@ -34,6 +34,7 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
   installTemporalRuntime(logger, { shutdownSignals: [] });
   let config: Config = baseConfig;
   const lines: string[] = [];
+  let uiUrl: string | undefined;
 
   if (config.temporal.embedded) {
     const server = await startEmbeddedTemporal(config, logger);
@@ -41,6 +42,7 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
     stopWhenServerDies(server, lifecycle, logger);
     lines.push(`  Temporal:        ${server.address} (namespace ${server.namespace}, data in ${server.dbFile})`);
     if (server.uiUrl) lines.push(`  Temporal Web UI: ${server.uiUrl}`);
+    uiUrl = server.uiUrl ?? undefined;
   } else {
     lines.push(`  Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, external)`);
   }
@@ -65,13 +67,16 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
 
   let tokens = loadApiTokens(config);
   let tokenLine = `  API tokens:      ${tokens.length} configured (API_TOKENS${config.api.tokensFile ? '_FILE' : ''})`;
+  // Configured tokens are never printed; the generated one is read from its file after the first start.
+  let tokenValue = '<one of your API_TOKENS>';
   if (tokens.length === 0) {
     const local = await localApiToken(config.dataDir);
     tokens = [local.token];
+    tokenValue = local.created ? local.token.token : `$(node -p "require('${local.file}').token")`;
     tokenLine = local.created
-      ? `  API token:       ${local.token.token}\n                   (generated once, kept in ${local.file}; set API_TOKENS to use your own)`
-      : `  API token:       in ${local.file}`;
-    tokenLine += `\n  Notify secret:   ${local.token.notifySecret} (verifies the notifications of sessions started with it)`;
+      ? `  API token:       ${local.token.token}\n                   (generated once, kept in ${local.file}; set API_TOKENS to use your own)\n` +
+        `  Notify secret:   ${local.token.notifySecret} (verifies the notifications of sessions started with it)`
+      : `  API token:       in ${local.file} (with its notify secret)`;
   }
   // On one machine notifications usually go to a local receiver (`npx vao listen`): allowed unless said otherwise.
   const allowPrivate = process.env.NOTIFY_ALLOW_PRIVATE?.trim() ? config.notify.allowPrivate : true;
@@ -86,6 +91,13 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
 
   const { url } = await runApi(config, logger.child({ component: 'api' }), lifecycle, tokens);
   lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine);
-  lines.push('', 'Try:', `  curl -s -X POST ${url}/v1/sessions -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"prompt":"A 30 second teaser for our app"}'`);
+  lines.push(
+    '',
+    'Try:',
+    `  npx vao start --prompt "A 30 second teaser for our app" --watch`,
+    `  export TOKEN=${tokenValue}`,
+    `  curl -s -X POST ${url}/v1/sessions -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"prompt":"A 30 second teaser for our app"}'`,
+  );
+  if (uiUrl) lines.push(`  Sessions waiting for a reviewer: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent('VideoAgentStatus="reviewing"')}`);
   process.stdout.write(`\nvideo-agent-orchestrator is running\n${lines.join('\n')}\n\nPress Ctrl-C to stop.\n\n`);
 });

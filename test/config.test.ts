@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 5_000,
       decisionWaitMs: 5_000,
       maxEventLoopDelayMs: 1_000,
+      streamIntervalMs: 500,
       notifyAllowPrivate: false,
       sessionTiming: undefined,
     });
@@ -115,6 +116,7 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 4_000,
       decisionWaitMs: 10_000,
       maxEventLoopDelayMs: 250,
+      streamIntervalMs: 500,
       notifyAllowPrivate: false,
       webhookSecret: 'whsec_real_secret',
       webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',

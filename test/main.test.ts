@@ -106,8 +106,18 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
     await client.workflow.start('anyWorkflowType', { taskQueue: 'nobody-polls', workflowId });
     await close();
   }
+  // The banner says how to go on: the CLI, the token for curl, the Web UI's view of sessions to review.
+  expect(first.output()).toContain('npx vao start --prompt "A 30 second teaser for our app" --watch');
+  expect(first.output()).toContain(`export TOKEN=${token}`);
+  expect(first.output()).toContain(`Sessions waiting for a reviewer: http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}/namespaces/default/workflows?query=VideoAgentStatus%3D%22reviewing%22`);
+  // No bundler statistics among the logs.
+  expect(first.output()).not.toMatch(/webpack|asset workflow-bundle/);
   first.child.kill('SIGINT');
   expect(await first.exited).toEqual({ code: 0, signal: null });
+  // A clean Ctrl-C: no warning on the way down, and a last line that says it stopped.
+  const afterSignal = first.output().slice(first.output().indexOf('"shutting down"'));
+  expect(afterSignal).not.toMatch(/"level":(40|50|60)/);
+  expect(afterSignal.trim().split('\n').at(-1)).toMatch(/"msg":"stopped"/);
   expect(await portIsFree(Number(env.TEMPORAL_DEV_PORT))).toBe(true);
   expect(await portIsFree(Number(env.TEMPORAL_DEV_UI_PORT))).toBe(true);
 

@@ -14,7 +14,7 @@ import type { Client } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ApiConfig } from './config';
-import type { Logger } from '../logging';
+import { isPretty, type Logger } from '../logging';
 import { bearerToken, UNAUTHORIZED_HEADERS, UNAUTHORIZED_MESSAGE } from './auth';
 import { CursorCodec } from './cursor';
 import { parseJsonBody } from './json-body';
@@ -139,9 +139,11 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   });
 
   const metrics = createMetrics();
+  // One line per request: for a log pipeline at info; on a person's terminal only at debug.
+  const logRequest = isPretty(config.logFormat) ? 'debug' : 'info';
   app.addHook('onResponse', async (request, reply) => {
     metrics.observe(request, reply);
-    request.log.info(
+    request.log[logRequest](
       { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime), by: request.principal?.name },
       'request',
     );

@@ -14,12 +14,16 @@ const PINO_METHOD = {
   ERROR: 'error',
 } as const satisfies Record<LogLevel, string>;
 
+const QUIET_INFO = new Set(['Worker state changed', 'No Nexus services registered, not polling for Nexus tasks', 'Workflow bundle created']);
+
 export class PinoTemporalLogger implements TemporalLogger {
   constructor(private readonly logger: Logger) {}
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    // The bundler's statistics and routine worker chatter are for debugging, not for a terminal.
+    const quiet = level === 'INFO' && (message.startsWith('asset workflow-bundle') || QUIET_INFO.has(message));
     // Core-forwarded entries carry a BigInt timestamp under a symbol key; JSON output skips symbol keys.
-    this.logger[PINO_METHOD[level]](meta ?? {}, message);
+    this.logger[quiet ? 'debug' : PINO_METHOD[level]](meta ?? {}, message);
   }
   trace(message: string, meta?: LogMetadata): void {
     this.log('TRACE', message, meta);

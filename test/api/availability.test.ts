@@ -8,6 +8,7 @@ import { findFreePort } from '../../src/temporal/dev-server';
 import { lazyClient } from '../../src/temporal/connection';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { testLogger } from '../harness/temporal';
+import { capturingLogger } from '../harness/logs';
 
 type ErrorBody = { error: { code: string } };
 
@@ -114,6 +115,23 @@ test('a blocked event loop makes the API shed load with 503 overloaded', async (
     }
     expect(overloaded?.json().error.code).toBe('overloaded');
     expect(overloaded?.headers['retry-after']).toBe('5');
+  } finally {
+    await app.close();
+    await client.connection.close();
+  }
+});
+
+test.each([
+  ['json', 1],
+  ['pretty', 0],
+] as const)('with LOG_FORMAT=%s, an info-level log has %i line(s) per request (people see requests at debug only)', async (format, expected) => {
+  const { logger, lines } = capturingLogger('info');
+  const config = loadConfig({ API_TOKENS: JSON.stringify(Object.values(TOKENS)), LOG_FORMAT: format, LOG_LEVEL: 'info' });
+  const client = lazyClient(config);
+  const app = await buildApi({ config, logger, client, tokens: config.api.tokens! });
+  try {
+    await app.inject({ method: 'GET', url: '/healthz' });
+    expect(lines.filter((line) => /"msg":"request"/.test(line))).toHaveLength(expected);
   } finally {
     await app.close();
     await client.connection.close();

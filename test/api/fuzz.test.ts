@@ -731,6 +731,12 @@ function sendOnce(agent: Agent, port: number, r: Concrete): Promise<Outcome & { 
     let req: ReturnType<typeof httpRequest>;
     try {
       req = httpRequest({ host: '127.0.0.1', port, method: r.method, path: r.path, headers, agent, timeout: RESPONSE_TIMEOUT_MS }, (res) => {
+        // A live event stream of a running session stays open: its head is the answer.
+        if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+          res.destroy();
+          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), text: '', connectionClosed: true, reused });
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>

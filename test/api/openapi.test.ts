@@ -33,6 +33,7 @@ test('every route is there, with its schemas', async () => {
       'POST /v1/sessions',
       'GET /v1/sessions',
       'GET /v1/sessions/{id}',
+      'GET /v1/sessions/{id}/events',
       'POST /v1/sessions/{id}/approve',
       'POST /v1/sessions/{id}/messages',
       'POST /v1/sessions/{id}/stop',

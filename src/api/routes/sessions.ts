@@ -115,6 +115,8 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions/:id/events',
     {
+      // A stream has no head to give on its own.
+      exposeHeadRoute: false,
       onRequest: scope('sessions:read'),
       schema: {
         tags: ['sessions'],
