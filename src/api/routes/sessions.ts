@@ -23,7 +23,7 @@ import {
   StopResponseSchema,
   VideoResponseSchema,
 } from '../../contract/api';
-import { sessionLinks } from '../../contract/session';
+import { sessionLinks, type SessionState } from '../../contract/session';
 import { newRequestId, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
 import { REQUEST_ID_MAX } from '../../contract/session';
@@ -150,7 +150,13 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
       while (!closed && !isFinal(previous)) {
         await new Promise((resolve) => setTimeout(resolve, streamIntervalMs));
         if (closed) break;
-        const current = await next().catch(() => undefined);
+        let current: SessionState | undefined;
+        try {
+          current = await next();
+        } catch (error) {
+          // Gone (its history passed retention): nothing more will come. Anything else: try again.
+          if (error instanceof ApiError && error.code === 'not_found') break;
+        }
         if (!current) continue;
         const events = changesBetween(previous, current);
         if (events.length) {
