@@ -1,9 +1,14 @@
 /**
- * What changed in a session between two reads of its state, as the events of its live stream
- * (`GET /v1/sessions/:id/events`): one per change, in the order a reader would want them. Pure, so the
- * stream's contract is tested without a server.
+ * A session's live stream (`GET /v1/sessions/:id/events`): what changed between two reads of its state,
+ * as events, one per change in the order a reader would want them (`changesBetween`, pure, so the
+ * stream's contract is tested without a server), and the loop that reads and writes them.
  */
+import type { ServerResponse } from 'node:http';
 import { FINAL_PHASES, type SessionState } from '../contract/session';
+import { ApiError } from './errors';
+
+/** A comment this often keeps proxies from closing a quiet stream. */
+const KEEPALIVE_MS = 15_000;
 
 export type SessionEvent =
   | { event: 'snapshot'; data: SessionState }
@@ -40,4 +45,43 @@ export function changesBetween(before: SessionState | undefined, after: SessionS
   }
   if (isFinal(after)) events.push({ event: 'end', data: { phase: after.phase } });
   return events;
+}
+
+/**
+ * Writes a session's events to an open response until the session ends, the reader goes away, or the
+ * session is gone; `next` reads the state again (undefined while no worker answers).
+ */
+export async function streamSessionEvents(stream: ServerResponse, first: SessionState, next: () => Promise<SessionState | undefined>, intervalMs: number): Promise<void> {
+  stream.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  let closed = false;
+  stream.on('close', () => (closed = true));
+  let sequence = 0;
+  let lastWrite = Date.now();
+  const send = (events: SessionEvent[]) => {
+    for (const { event, data } of events) stream.write(`id: ${++sequence}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    lastWrite = Date.now();
+  };
+
+  let previous = first;
+  send(changesBetween(undefined, first));
+  while (!closed && !isFinal(previous)) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    if (closed) break;
+    let current: SessionState | undefined;
+    try {
+      current = await next();
+    } catch (error) {
+      // Gone (its history passed retention): nothing more will come. Anything else: try again.
+      if (error instanceof ApiError && error.code === 'not_found') break;
+    }
+    if (!current) continue;
+    const events = changesBetween(previous, current);
+    if (events.length) send(events);
+    else if (Date.now() - lastWrite > KEEPALIVE_MS) {
+      stream.write(': still here\n\n');
+      lastWrite = Date.now();
+    }
+    previous = current;
+  }
+  if (!closed) stream.end();
 }

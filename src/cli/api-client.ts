@@ -42,11 +42,19 @@ export class ApiCallError extends CliError {
 export function resolveToken(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (flag) return flag;
   if (env.VAO_TOKEN) return env.VAO_TOKEN;
+  return localTokenFile(env).token;
+}
+
+/** What `npm start` keeps in DATA_DIR/api-token.json: its token and the secret of its notifications. */
+export function localTokenFile(env: NodeJS.ProcessEnv): { token?: string; notifySecret?: string } {
   try {
-    const local = JSON.parse(readFileSync(path.resolve(env.DATA_DIR ?? '.data', 'api-token.json'), 'utf8')) as { token?: unknown };
-    return typeof local.token === 'string' ? local.token : undefined;
+    const local = JSON.parse(readFileSync(path.resolve(env.DATA_DIR ?? '.data', 'api-token.json'), 'utf8')) as { token?: unknown; notifySecret?: unknown };
+    return {
+      ...(typeof local.token === 'string' ? { token: local.token } : {}),
+      ...(typeof local.notifySecret === 'string' ? { notifySecret: local.notifySecret } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 

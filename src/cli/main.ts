@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { durationProblem, parseDuration } from '../contract/duration';
 import type { SessionFile, SessionState } from '../contract/session';
-import { ApiCallError, ApiClient, CliError, EXIT, resolveToken } from './api-client';
+import { ApiCallError, ApiClient, CliError, EXIT, localTokenFile, resolveToken } from './api-client';
 import { listen } from './listen';
 import { ENDED, NEEDS_INPUT, nextStep, statusLine, summary, table, VAO, waitingFor } from './render';
 
@@ -339,7 +339,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
 /** `vao listen`: until Ctrl-C. */
 async function listenForNotifications(flags: Flags, io: Io): Promise<number> {
-  const secret = flags.secret ?? io.env.VAO_NOTIFY_SECRET ?? localNotifySecret(io.env);
+  const secret = flags.secret ?? io.env.VAO_NOTIFY_SECRET ?? localTokenFile(io.env).notifySecret;
   if (!secret) throw usage('vao listen needs the secret that signs your token\'s notifications: --secret whsec_..., or VAO_NOTIFY_SECRET');
   const port = Number(flags.port ?? 4020);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage(`--port ${flags.port}: expected a port number`);
@@ -357,16 +357,6 @@ async function listenForNotifications(flags: Flags, io: Io): Promise<number> {
   });
   await listener.close();
   return EXIT.ok;
-}
-
-/** The notification secret `npm start` keeps with its token, if any. */
-function localNotifySecret(env: NodeJS.ProcessEnv): string | undefined {
-  try {
-    const local = JSON.parse(readFileSync(path.resolve(env.DATA_DIR ?? '.data', 'api-token.json'), 'utf8')) as { notifySecret?: unknown };
-    return typeof local.notifySecret === 'string' ? local.notifySecret : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Runs the CLI on the process's arguments and exits with its code (used by bin/vao.js). */

@@ -180,9 +180,8 @@ class SessionRun {
   private readonly governor: GovernorActivities;
   private readonly notifier: NotifyActivities;
   private notificationSeq: number;
-  /** Notifications being delivered, by id: their bodies (carried across continue-as-new) and loops. */
-  private readonly notificationBodies = new Map<string, string>();
-  private readonly deliveries = new Map<string, Promise<void>>();
+  /** Notifications being delivered, by id: the body (carried across continue-as-new) and the retry loop. */
+  private readonly deliveries = new Map<string, { body: string; done: Promise<void> }>();
 
   constructor(
     private readonly rawInput: SessionInput,
@@ -917,7 +916,7 @@ class SessionRun {
       holdSlotWhileParked: this.holdSlotWhileParked,
       slotGranted: this.slotGranted,
       notificationSeq: this.notificationSeq,
-      pendingNotifications: [...this.notificationBodies].map(([id, body]) => ({ id, body })),
+      pendingNotifications: [...this.deliveries].map(([id, { body }]) => ({ id, body })),
     };
     wf.log.info('continuing as new', { historyLength: wf.workflowInfo().historyLength, runs: this.state.runs });
     await wf.continueAsNew<typeof videoAgentSession>(this.rawInput, carried);
@@ -986,9 +985,8 @@ class SessionRun {
 
   /** Attempts until delivered, refused, or past the retry window; each attempt lands in the log. */
   private deliver(delivery: NotificationDelivery, body: string): void {
-    this.notificationBodies.set(delivery.id, body);
     const giveUpAt = Date.parse(delivery.createdAt) + this.timing.notifyRetryWindow;
-    const loop = wf.CancellationScope.nonCancellable(async () => {
+    const done = wf.CancellationScope.nonCancellable(async () => {
       let backoff = this.timing.notifyRetryInitial;
       for (;;) {
         delivery.attempts++;
@@ -997,10 +995,8 @@ class SessionRun {
           Object.assign(delivery, { outcome: 'delivered', lastStatus: status, lastError: null, deliveredAt: iso(Date.now()) });
           return;
         } catch (error) {
-          const cause = error instanceof wf.ActivityFailure && error.cause instanceof wf.ApplicationFailure ? error.cause : undefined;
-          const status = (cause?.details?.[0] as { status?: number | null } | undefined)?.status ?? null;
-          Object.assign(delivery, { lastStatus: status, lastError: (cause ?? (error as Error)).message.slice(0, 300) });
-          if (cause?.nonRetryable || Date.now() + backoff > giveUpAt) {
+          Object.assign(delivery, { lastStatus: httpStatusOf(error) ?? null, lastError: describeFailure(error).slice(0, 300) });
+          if (applicationCause(error)?.nonRetryable || Date.now() + backoff > giveUpAt) {
             delivery.outcome = 'failed';
             wf.log.warn('notification given up', { id: delivery.id, event: delivery.event, attempts: delivery.attempts, error: delivery.lastError });
             return;
@@ -1011,16 +1007,13 @@ class SessionRun {
         await wf.sleep(backoff);
         backoff = Math.min(backoff * 2, NOTIFY_MAX_BACKOFF_MS);
       }
-    }).finally(() => {
-      this.deliveries.delete(delivery.id);
-      this.notificationBodies.delete(delivery.id);
-    });
-    this.deliveries.set(delivery.id, loop);
+    }).finally(() => this.deliveries.delete(delivery.id));
+    this.deliveries.set(delivery.id, { body, done });
   }
 
   /** At the end: the session's phase is final already; its last notifications get their retry window. */
   private async deliveriesSettled(): Promise<void> {
-    while (this.deliveries.size > 0) await Promise.all([...this.deliveries.values()]);
+    while (this.deliveries.size > 0) await Promise.all([...this.deliveries.values()].map((d) => d.done));
   }
 
   private refreshDetails(): void {
@@ -1080,25 +1073,25 @@ function pendingResource(resourceId: string, status: 'loading' | 'unavailable', 
 }
 
 /** The HeyGen failure behind an activity failure, if that is what it is. */
-function heygenCause(error: unknown): wf.ApplicationFailure | undefined {
+function applicationCause(error: unknown): wf.ApplicationFailure | undefined {
   return error instanceof wf.ActivityFailure && error.cause instanceof wf.ApplicationFailure ? error.cause : undefined;
 }
 
 /** HeyGen refused the request (4xx other than 429): repeating it cannot help. */
 function isRejection(error: unknown): boolean {
-  const type = heygenCause(error)?.type;
+  const type = applicationCause(error)?.type;
   return type === HEYGEN_FAILURE.rejected || type === HEYGEN_FAILURE.accessDenied;
 }
 
 /** HeyGen could not be reached, answered 5xx or 429, or the call timed out: worth retrying later. */
 function isTransient(error: unknown): boolean {
   if (!(error instanceof wf.ActivityFailure)) return false;
-  return heygenCause(error)?.type === HEYGEN_FAILURE.unavailable || error.cause instanceof wf.TimeoutFailure;
+  return applicationCause(error)?.type === HEYGEN_FAILURE.unavailable || error.cause instanceof wf.TimeoutFailure;
 }
 
-/** The HTTP status HeyGen answered a failed call with, if it answered. */
+/** The HTTP status a failed call was answered with (HeyGen's, or a notification receiver's), if any. */
 function httpStatusOf(error: unknown): number | undefined {
-  const details = heygenCause(error)?.details?.[0] as { status?: unknown } | undefined;
+  const details = applicationCause(error)?.details?.[0] as { status?: unknown } | undefined;
   return typeof details?.status === 'number' ? details.status : undefined;
 }
 
@@ -1112,7 +1105,7 @@ function classifyFailure(error: unknown): { type: string; reason: string } {
   if (error instanceof wf.ApplicationFailure && error.type && (Object.values(SESSION_FAILURE) as string[]).includes(error.type)) {
     return { type: error.type, reason: error.message };
   }
-  const cause = heygenCause(error);
+  const cause = applicationCause(error);
   if (cause?.type === HEYGEN_FAILURE.accessDenied) return { type: SESSION_FAILURE.heygenRejected, reason: `HeyGen refused our API key or account: ${cause.message}` };
   if (cause?.type === HEYGEN_FAILURE.rejected) return { type: SESSION_FAILURE.heygenRejected, reason: `HeyGen refused a request: ${cause.message}` };
   if (isTransient(error)) return { type: SESSION_FAILURE.heygenUnreachable, reason: `HeyGen could not be reached: ${describeFailure(error)}` };

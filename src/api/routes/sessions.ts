@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireScope } from '../auth';
-import { changesBetween, isFinal, type SessionEvent } from '../session-events';
+import { streamSessionEvents } from '../session-events';
 import { ApiError } from '../errors';
 import {
   ApproveBodySchema,
@@ -23,7 +23,7 @@ import {
   StopResponseSchema,
   VideoResponseSchema,
 } from '../../contract/api';
-import { sessionLinks, type SessionState } from '../../contract/session';
+import { sessionLinks } from '../../contract/session';
 import { newRequestId, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
 import { REQUEST_ID_MAX } from '../../contract/session';
@@ -132,44 +132,9 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
       // Everything that can fail with a status (auth, 404, no worker) fails before the stream starts.
       const { first, next } = await sessions.follow(principal(request), request.params.id);
       reply.hijack();
-      const stream = reply.raw;
-      stream.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      streams.add(stream);
-      let closed = false;
-      stream.on('close', () => {
-        closed = true;
-        streams.delete(stream);
-      });
-      let sequence = 0;
-      const send = (events: SessionEvent[]) => {
-        for (const { event, data } of events) stream.write(`id: ${++sequence}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      };
-      let previous = first;
-      send(changesBetween(undefined, first));
-      let lastWrite = Date.now();
-      while (!closed && !isFinal(previous)) {
-        await new Promise((resolve) => setTimeout(resolve, streamIntervalMs));
-        if (closed) break;
-        let current: SessionState | undefined;
-        try {
-          current = await next();
-        } catch (error) {
-          // Gone (its history passed retention): nothing more will come. Anything else: try again.
-          if (error instanceof ApiError && error.code === 'not_found') break;
-        }
-        if (!current) continue;
-        const events = changesBetween(previous, current);
-        if (events.length) {
-          send(events);
-          lastWrite = Date.now();
-        } else if (Date.now() - lastWrite > 15_000) {
-          // A comment now and then keeps proxies from closing a quiet stream.
-          stream.write(': still here\n\n');
-          lastWrite = Date.now();
-        }
-        previous = current;
-      }
-      if (!closed) stream.end();
+      streams.add(reply.raw);
+      reply.raw.on('close', () => streams.delete(reply.raw));
+      await streamSessionEvents(reply.raw, first, next, streamIntervalMs);
     },
   );
 
