@@ -25,7 +25,14 @@ function follow(url: string, token = TOKENS.acme.token) {
   const events: StreamEvent[] = [];
   const controller = new AbortController();
   const done = (async () => {
-    const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal });
+    // A 503 (no worker answered the first read in time, as under a loaded CI machine) is retried, as a
+    // client told Retry-After would.
+    let response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal });
+    for (let retries = 0; response.status === 503 && retries < 20; retries++) {
+      await response.text();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal });
+    }
     if (response.status !== 200) return { status: response.status, body: await response.text() };
     const decoder = new TextDecoder();
     let buffer = '';
@@ -49,7 +56,14 @@ test('one reader follows a whole session: each change once, in order, then the e
   const { body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Follow me [[sim think=1500s revise=1500s generate=1500s]]' } });
   const stream = follow(`${api.url}/v1/sessions/${body.id}/events`);
   await waitForApiPhase(api, body.id, 'reviewing');
-  await eventually(() => stream.events.some((e) => e.event === 'phase' && e.data.phase === 'reviewing'), { what: 'the review on the stream' });
+  await eventually(
+    async () => {
+      const ended = await Promise.race([stream.done, new Promise((resolve) => setTimeout(resolve, 0, undefined))]);
+      if (ended) throw new Error(`the stream ended early: ${JSON.stringify(ended)}`);
+      return stream.events.some((e) => e.event === 'phase' && e.data.phase === 'reviewing');
+    },
+    { what: 'the review on the stream' },
+  );
   expect((await api.call('POST', `/v1/sessions/${body.id}/messages`, { body: { message: 'Shorter, please' } })).status).toBe(200);
   await eventually(() => stream.events.some((e) => e.event === 'review' && e.data.revision === 2) && stream.events.at(-1)?.data.phase === 'reviewing', {
     what: 'revision 2 on the stream',
