@@ -266,6 +266,10 @@ export const ReviewPacketSchema = z.object({
 });
 export type ReviewPacket = z.infer<typeof ReviewPacketSchema>;
 
+/** A storyboard the session has moved past: what a reviewer compares the current one with. */
+export const EarlierStoryboardSchema = ReviewPacketSchema.pick({ revision: true, resources: true, since: true });
+export type EarlierStoryboard = z.infer<typeof EarlierStoryboardSchema>;
+
 export const ActionSchema = z.object({
   at: z.string(),
   kind: z.enum(['approve', 'message', 'review_timeout', 'reapprove', 'stop']),
@@ -334,6 +338,8 @@ export const SessionStateSchema = z.object({
   progress: z.number().nullable(),
   title: z.string().nullable(),
   promptSummary: z.string(),
+  /** The prompt as given. */
+  prompt: z.string().default(''),
   requestedBy: z.string().nullable(),
   tenant: z.string().nullable(),
   labels: z.record(z.string(), z.string()),
@@ -342,6 +348,8 @@ export const SessionStateSchema = z.object({
   /** The newest messages of the conversation, oldest first (at most 100). */
   messages: z.array(ChatMessageSchema),
   review: ReviewPacketSchema.nullable(),
+  /** Storyboards the session has moved past (revised, or approved), oldest first (at most 10). */
+  earlierStoryboards: z.array(EarlierStoryboardSchema).default([]),
   video: VideoInfoSchema.nullable(),
   /** Every video the session produced, newest first (ids only). */
   videoIds: z.array(z.string()),

@@ -65,6 +65,8 @@ const AUTO_APPROVE_LIMIT = 5;
 const MAX_PHASE_HISTORY = 30;
 /** Notifications kept in the state's delivery log. */
 const MAX_NOTIFICATIONS = 50;
+/** Storyboards kept for comparison once the session has moved past them. */
+const MAX_EARLIER_STORYBOARDS = 10;
 /** The longest wait between two attempts of one notification. */
 const NOTIFY_MAX_BACKOFF_MS = 3_600_000;
 /** Which phases are worth telling the caller about, as which event (`session.queued`: when a wait has a position). */
@@ -200,12 +202,14 @@ class SessionRun {
       progress: null,
       title: null,
       promptSummary: summarizePrompt(input.prompt),
+      prompt: input.prompt,
       requestedBy: input.requestedBy ?? null,
       tenant: input.tenant ?? null,
       labels: input.labels ?? {},
       revisions: 0,
       messages: [],
       review: null,
+      earlierStoryboards: [],
       video: null,
       videoIds: [],
       error: null,
@@ -222,6 +226,8 @@ class SessionRun {
     this.state.runs++;
     this.state.notifications ??= [];
     this.state.phaseHistory ??= [];
+    this.state.prompt ||= input.prompt;
+    this.state.earlierStoryboards ??= [];
     this.notificationSeq = carried?.notificationSeq ?? 0;
     this.seenRequestIds = new Set(carried?.seenRequestIds ?? []);
     this.cursor = carried?.cursor ?? 0;
@@ -680,8 +686,18 @@ class SessionRun {
     this.settleWaitingDecisions(`superseded: the ${decision.kind} by ${decision.by ?? 'system'} was applied first and the session left the checkpoint`);
     this.lastSentWasApproval = decision.autoProceed;
     this.awaitingReplyAfterSeq = this.nextSeq - 1;
+    this.keepEarlierStoryboard();
     this.state.review = null;
     this.setPhase(decision.autoProceed ? 'generating' : 'thinking');
+  }
+
+  /** The storyboard being left stays in view beside the ones that follow. */
+  private keepEarlierStoryboard(): void {
+    const packet = this.state.review;
+    if (packet?.kind !== 'storyboard') return;
+    const { revision, resources, since } = packet;
+    this.state.earlierStoryboards.push({ revision, resources, since });
+    if (this.state.earlierStoryboards.length > MAX_EARLIER_STORYBOARDS) this.state.earlierStoryboards.shift();
   }
 
   /** Reads the finished video (polling until HeyGen has it ready) and the session's video list. */
