@@ -30,6 +30,7 @@ COPY --from=build --chown=node:node /app/package.json ./package.json
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/src/simulator/media ./dist/src/simulator/media
+COPY --from=build --chown=node:node /app/src/api/review-page ./dist/src/api/review-page
 USER node
 EXPOSE 3000
 # node itself, not npm: SIGTERM must reach the process (run with an init: docker run --init, compose init: true).

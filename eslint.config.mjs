@@ -55,6 +55,12 @@ export default tseslint.config(
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The review pages' script runs in the browser, as it is (no build).
+    files: ['src/api/review-page/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser }, parserOptions: { projectService: false } },
+  },
+  {
     files: ['src/workflows/**/*.ts', 'test/fixtures/workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', workflowForbiddenImports],

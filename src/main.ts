@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { loadApiTokens } from './api/auth';
-import { localApiToken } from './api/local-token';
+import { localApiToken, localReviewLinkSecret } from './api/local-token';
 import { runApi } from './api/main';
 import { loadConfig, type Config } from './service-config';
 import { runMain, StartupError } from './lifecycle';
@@ -80,17 +80,22 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
   }
   // On one machine notifications usually go to a local receiver (`npx vao listen`): allowed unless said otherwise.
   const allowPrivate = process.env.NOTIFY_ALLOW_PRIVATE?.trim() ? config.notify.allowPrivate : true;
+  // Review links: the API and the worker share one key, and links point at this API.
+  const reviewLinks = {
+    secret: config.api.reviewLinks.secret ?? (await localReviewLinkSecret(config.dataDir)),
+    publicUrl: config.api.reviewLinks.publicUrl ?? `http://${config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host}:${config.api.port}`,
+  };
   config = {
     ...config,
-    notify: { tokens: { tokens, tokensFile: undefined }, allowPrivate },
-    api: { ...config.api, notifyAllowPrivate: allowPrivate },
+    notify: { tokens: { tokens, tokensFile: undefined }, allowPrivate, reviewLinks },
+    api: { ...config.api, notifyAllowPrivate: allowPrivate, reviewLinks },
   };
 
   await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle);
   lines.push(`  Worker:          task queue ${config.temporal.taskQueue}`);
 
   const { url } = await runApi(config, logger.child({ component: 'api' }), lifecycle, tokens);
-  lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine);
+  lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine, `  Review page:     ${url}/review (or a link: npx vao review-link <id>)`);
   lines.push(
     '',
     'Try:',

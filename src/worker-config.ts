@@ -7,6 +7,7 @@ import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './contract/si
 import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, positiveInt } from './config/env';
 import { temporalConfig, temporalEnv } from './config/temporal';
 import { tokensEnv } from './config/tokens';
+import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
 
 export const workerEnv = {
   HEYGEN_API_KEY: nonEmpty.optional(),
@@ -26,6 +27,8 @@ export const workerEnv = {
   // Only each token's notifySecret is used here: it signs the notifications of the sessions it started.
   ...tokensEnv,
   NOTIFY_ALLOW_PRIVATE: boolean.default(false),
+  // Only to put a review link in each session.awaiting_review notification.
+  ...reviewLinksEnv,
 };
 
 const workerEnvSchema = z.object({ ...loggingEnv, ...temporalEnv, ...workerEnv });
@@ -57,6 +60,8 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>>) {
       tokens: { tokens: env.API_TOKENS, tokensFile: env.API_TOKENS_FILE },
       /** Whether notifications may go to loopback or private addresses (`npm start` allows them). */
       allowPrivate: env.NOTIFY_ALLOW_PRIVATE,
+      /** With both set, a session.awaiting_review notification carries a review link. */
+      reviewLinks: reviewLinksSection(env),
     },
   };
 }

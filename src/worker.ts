@@ -59,6 +59,7 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
     ...createNotifyActivities({
       secrets: notifySecrets(config),
       allowPrivate: config.notify.allowPrivate,
+      reviewLinks: config.notify.reviewLinks,
       logger: logger.child({ component: 'notify' }),
     }),
   };

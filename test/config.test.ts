@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       maxEventLoopDelayMs: 1_000,
       streamIntervalMs: 500,
       notifyAllowPrivate: false,
+      reviewLinks: { secret: undefined, publicUrl: undefined },
       sessionTiming: undefined,
     });
     expect(config.logLevel).toBe('info');
@@ -58,6 +59,8 @@ describe('loadConfig', () => {
 
   test('reads every variable', () => {
     const config = loadConfig({
+      REVIEW_LINK_SECRET: 'the review link secret, 32 characters or more',
+      API_PUBLIC_URL: 'https://vao.example.com/',
       TEMPORAL_ADDRESS: 'temporal.internal:7233',
       TEMPORAL_NAMESPACE: 'video-prod',
       TEMPORAL_TASK_QUEUE: 'video-agent-eu',
@@ -118,6 +121,7 @@ describe('loadConfig', () => {
       maxEventLoopDelayMs: 250,
       streamIntervalMs: 500,
       notifyAllowPrivate: false,
+      reviewLinks: { secret: 'the review link secret, 32 characters or more', publicUrl: 'https://vao.example.com' },
       webhookSecret: 'whsec_real_secret',
       webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
       sessionTiming: expect.objectContaining({ pollInitial: 5_000, maxThinking: 3_600_000 }),
@@ -181,6 +185,15 @@ describe('loadConfig', () => {
     expect(problems[0]!.variable).toBe(variable);
     expect(problems[0]!.problem).toMatch(expected);
     expect(problems[0]!.problem).toContain(JSON.stringify(value));
+  });
+
+  test('review links: a short secret is refused without echoing it; a public URL must be http(s)', () => {
+    const problems = problemsOf({ REVIEW_LINK_SECRET: 'too-short-secret', API_PUBLIC_URL: 'vao.example.com' });
+    expect(problems).toEqual([
+      { variable: 'REVIEW_LINK_SECRET', problem: expect.stringMatching(/at least 32 characters/) },
+      { variable: 'API_PUBLIC_URL', problem: expect.stringMatching(/http\(s\) URL/) },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain('too-short-secret');
   });
 
   test('one duration rule: text carries a unit, a JSON number is milliseconds', () => {

@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Webhook } from 'standardwebhooks';
 import type { Logger } from '../logging';
 import { isPrivateAddress, urlTargetProblem } from '../net-addresses';
+import { reviewLinkUrl, ReviewLinkSigner } from '../review-links';
 
 export const NOTIFY_FAILURE = {
   /** The receiver answered non-2xx, or could not be reached: worth another attempt. */
@@ -37,11 +38,34 @@ export interface NotifyActivityDeps {
   timeoutMs?: number;
   /** How names are resolved (node's DNS lookup; tests give names their own answers). */
   resolve?: typeof dnsLookup;
+  /** With both, a checkpoint's notification carries a review link (REVIEW_LINK_SECRET, API_PUBLIC_URL). */
+  reviewLinks?: { secret?: string | undefined; publicUrl?: string | undefined };
 }
+
+/** The events a person acts on: their notifications carry a link to the review page. */
+const CHECKPOINT_EVENTS = new Set(['session.awaiting_review', 'session.awaiting_answer']);
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-export function createNotifyActivities({ secrets, allowPrivate, logger, timeoutMs = 10_000, resolve = dnsLookup }: NotifyActivityDeps) {
+export function createNotifyActivities({ secrets, allowPrivate, logger, timeoutMs = 10_000, resolve = dnsLookup, reviewLinks }: NotifyActivityDeps) {
+  const signer = reviewLinks?.secret && reviewLinks.publicUrl ? new ReviewLinkSigner(reviewLinks.secret) : undefined;
+
+  /**
+   * A checkpoint's body gains `data.links.review`: a link for the one session, expiring with its review
+   * deadline, in the name of the token that started it. Minted here, never in the workflow, so the
+   * credential stays out of history; the same on every attempt (its expiry is the deadline's).
+   */
+  const withReviewLink = (body: string, signedBy: string): string => {
+    if (!signer) return body;
+    const parsed = JSON.parse(body) as { type?: string; data?: { session?: { id?: string; review?: { deadline?: string } | null }; links?: Record<string, string> } };
+    const sessionId = parsed.data?.session?.id;
+    const deadline = Date.parse(parsed.data?.session?.review?.deadline ?? '');
+    if (!CHECKPOINT_EVENTS.has(parsed.type ?? '') || !sessionId || !parsed.data?.links || !(deadline > Date.now())) return body;
+    const credential = signer.mint({ sessionId, name: signedBy, mintedBy: signedBy, expiresAt: new Date(deadline) });
+    parsed.data.links.review = reviewLinkUrl(reviewLinks!.publicUrl!, sessionId, credential);
+    return JSON.stringify(parsed);
+  };
+
   const safeLookup: RequestOptions['lookup'] = (hostname, options, callback) => {
     resolve(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 4);
@@ -66,7 +90,8 @@ export function createNotifyActivities({ secrets, allowPrivate, logger, timeoutM
 
       // Signed at each attempt: receivers refuse timestamps more than a few minutes old.
       const now = new Date();
-      const signature = new Webhook(secret).sign(attempt.id, now, attempt.body);
+      const body = withReviewLink(attempt.body, attempt.signedBy);
+      const signature = new Webhook(secret).sign(attempt.id, now, body);
       const headers = {
         'content-type': 'application/json',
         'user-agent': 'video-agent-orchestrator',
@@ -76,7 +101,7 @@ export function createNotifyActivities({ secrets, allowPrivate, logger, timeoutM
       };
       let status: number;
       try {
-        status = await post(attempt.url, attempt.body, headers, { lookup: safeLookup, timeoutMs });
+        status = await post(attempt.url, body, headers, { lookup: safeLookup, timeoutMs });
       } catch (error) {
         const { code, message } = error as NodeJS.ErrnoException;
         if (code === 'EPRIVATEADDRESS') throw ApplicationFailure.nonRetryable(`refused: ${message}`, NOTIFY_FAILURE.refused);

@@ -21,11 +21,13 @@ import { parseJsonBody } from './json-body';
 import { PrincipalFirstStore, rateLimitKey } from './rate-limit-store';
 import { ApiError, ERROR_STATUS, type ErrorCode } from './errors';
 import { createMetrics } from './metrics';
+import { reviewPageRoutes } from './routes/review-page';
 import { sessionRoutes } from './routes/sessions';
 import { systemRoutes } from './routes/system';
 import { webhookRoutes } from './routes/webhooks';
 import { SessionsService } from './sessions';
 import { TokenVerifier, type ApiToken } from './tokens';
+import { ReviewLinkSigner } from '../review-links';
 
 export interface ApiDependencies {
   config: ApiConfig;
@@ -76,7 +78,10 @@ function answerUnparsableRequest(error: Error & { code?: string; rawPacket?: unk
 }
 
 export async function buildApi({ config, logger, client, tokens }: ApiDependencies): Promise<FastifyInstance> {
-  const verifier = new TokenVerifier(tokens);
+  // Without a shared secret, review links work only on this instance, until it stops.
+  if (!config.api.reviewLinks.secret) logger.info('review links last only as long as this process (REVIEW_LINK_SECRET is not set)');
+  const reviewLinks = new ReviewLinkSigner(config.api.reviewLinks.secret ?? randomBytes(32));
+  const verifier = new TokenVerifier(tokens, reviewLinks);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -189,9 +194,12 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
 
   // Without a shared secret, cursors are only good on the instance (and process) that issued them.
   const cursors = new CursorCodec(config.api.cursorSecret ? Buffer.from(config.api.cursorSecret, 'utf8') : randomBytes(32));
-  const sessions = new SessionsService(client, config, logger.child({ component: 'sessions' }), cursors);
+  const sessions = new SessionsService(client, config, logger.child({ component: 'sessions' }), cursors, reviewLinks);
+  // Closing: the connection to Temporal is closed after this, so the calls under way finish first.
+  app.addHook('onClose', () => sessions.settle());
   await app.register(systemRoutes, { sessions, metrics });
-  await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier, streamIntervalMs: config.api.streamIntervalMs });
+  await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier, streamIntervalMs: config.api.streamIntervalMs, publicUrl: config.api.reviewLinks.publicUrl });
+  await app.register(reviewPageRoutes);
   // No secret, no route: an unsigned (or publicly signed) webhook must never wake a session.
   if (config.api.webhookSecret) await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.api.webhookSecret });
   else logger.info('HeyGen webhooks are off (HEYGEN_WEBHOOK_SECRET is not set)');

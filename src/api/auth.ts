@@ -29,15 +29,19 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
- * An onRequest hook that requires a valid token with `scope` and sets `request.principal`. Route hooks
+ * An onRequest hook that requires a valid token with `scope` (or, where `reviewLinks` allows, a review
+ * link for the session in the URL) and sets `request.principal`. Route hooks
  * run after the app's (the rate limit counts the request first) and before the body is read, checked
  * for its media type and size, or validated: a caller without a token learns nothing and costs no parsing.
  */
-export function requireScope(verifier: TokenVerifier, scope: Scope) {
+export function requireScope(verifier: TokenVerifier, scope: Scope, options: { reviewLinks?: boolean } = {}) {
   return async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request);
     const principal = token === undefined ? undefined : verifier.verify(token);
-    if (!principal) throw new ApiError('unauthorized', UNAUTHORIZED_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
+    if (!principal) throw new ApiError('unauthorized', (token && verifier.refusal(token)) ?? UNAUTHORIZED_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
+    if (principal.session !== null && !options.reviewLinks) {
+      throw new ApiError('forbidden', "A review link opens only its session's review: reading it, following it, approving and requesting changes.");
+    }
     if (!hasScope(principal, scope)) throw new ApiError('forbidden', `This token lacks the ${scope} scope.`);
     request.principal = principal;
   };

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { SessionTimingOverridesSchema } from '../contract/session';
 import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt } from '../config/env';
 import { tokensEnv } from '../config/tokens';
+import { reviewLinksEnv, reviewLinksSection } from '../config/review-links';
 import { temporalConfig, temporalEnv } from '../config/temporal';
 import { jsonText } from '../contract/json-text';
 
@@ -24,6 +25,7 @@ export const apiEnv = {
   HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
   HEYGEN_WEBHOOK_URL: httpUrl.optional(),
   NOTIFY_ALLOW_PRIVATE: boolean.default(false),
+  ...reviewLinksEnv,
   SESSION_TIMING: jsonText(SessionTimingOverridesSchema, 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}').optional(),
 };
 
@@ -51,6 +53,8 @@ export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>>) {
     webhookUrl: env.HEYGEN_WEBHOOK_URL,
     /** Whether `notify` URLs may name loopback or private addresses (`npm start` allows them). */
     notifyAllowPrivate: env.NOTIFY_ALLOW_PRIVATE,
+    /** Review links (`POST /v1/sessions/:id/review-links`, the review page). */
+    reviewLinks: reviewLinksSection(env),
     /** Polling and limit overrides for the sessions the API starts (see docs/session-workflow.md). */
     sessionTiming: env.SESSION_TIMING,
   };

@@ -25,3 +25,21 @@ export async function localApiToken(dataDir: string): Promise<{ token: ApiToken;
   await writeFile(file, `${JSON.stringify(token, null, 2)}\n`, { mode: 0o600 });
   return { token, file, created: existing === undefined };
 }
+
+/**
+ * The key `npm start` signs review links with when REVIEW_LINK_SECRET is not set: generated once and kept
+ * in DATA_DIR/review-link-secret (owner-only), so links outlive a restart.
+ */
+export async function localReviewLinkSecret(dataDir: string): Promise<string> {
+  const file = path.resolve(dataDir, 'review-link-secret');
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing.length >= 32) return existing;
+  } catch {
+    // missing or unreadable: make a new one
+  }
+  const secret = randomBytes(32).toString('base64url');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}

@@ -39,9 +39,11 @@ import { canSee, type Principal } from './tokens';
 import { canonicalJson } from '../canonical-json';
 import { urlTargetProblem } from '../net-addresses';
 import type { CursorCodec } from './cursor';
+import { reviewLinkUrl, type ReviewLinkSigner } from '../review-links';
 import { apiErrorFromTemporal, type AnsweredBy } from './temporal-errors';
 
 const OUTCOME_POLL_MS = 100;
+const DEFAULT_REVIEW_LINK_MS = 7 * 24 * 3_600_000;
 
 type Closed = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW';
 
@@ -67,7 +69,10 @@ export class SessionsService {
     private readonly config: ApiConfig,
     private readonly logger: Logger,
     private readonly cursors: CursorCodec,
+    private readonly links: ReviewLinkSigner,
   ) {}
+
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   // -------------------------------------------------------------------------------------------------
 
@@ -118,6 +123,20 @@ export class SessionsService {
     const { handle, description } = await this.owned(principal, id);
     const first = await this.readState(handle, description);
     return { first, next: () => this.tryReadState(handle, this.config.api.queryTimeoutMs) };
+  }
+
+  /**
+   * A signed, expiring link to the review page of one session, for someone without a token. What is sent
+   * with it is recorded as `link:<name>`; it stops working when it expires, when the token that minted it
+   * is removed, or when REVIEW_LINK_SECRET changes.
+   */
+  async reviewLink(principal: Principal, id: string, options: { name?: string; expiresIn?: number }, publicUrl: string): Promise<{ url: string; name: string; expiresAt: string }> {
+    await this.owned(principal, id);
+    const name = options.name ?? principal.name;
+    const expiresAt = new Date(Date.now() + (options.expiresIn ?? DEFAULT_REVIEW_LINK_MS));
+    const credential = this.links.mint({ sessionId: id, name, mintedBy: principal.name, expiresAt });
+    this.logger.info({ id, by: principal.name, reviewer: name, expiresAt }, 'review link made');
+    return { url: reviewLinkUrl(publicUrl, id, credential), name: `link:${name}`, expiresAt: expiresAt.toISOString() };
   }
 
   async list(
@@ -353,10 +372,12 @@ export class SessionsService {
 
   /** The session, if it exists, is a video agent session and belongs to the caller's tenant. */
   private async owned(principal: Principal, id: string): Promise<{ handle: SessionHandle; description: WorkflowExecutionDescription }> {
+    // A review link opens the one session it was minted for (by someone who could see it), no other.
+    if (principal.session !== null && principal.session !== id) throw new ApiError('forbidden', 'This review link is for another session.');
     const handle = this.client.workflow.getHandle<VideoAgentSessionWorkflow>(id);
     const description = await this.call(() => handle.describe());
     const tenant = description.typedSearchAttributes.get(VideoAgentTenant) ?? null;
-    if (description.type !== SESSION_WORKFLOW_TYPE || !canSee(principal, tenant)) throw notFound();
+    if (description.type !== SESSION_WORKFLOW_TYPE || (principal.session === null && !canSee(principal, tenant))) throw notFound();
     return { handle, description };
   }
 
@@ -381,14 +402,26 @@ export class SessionsService {
    * could have answered), server unreachable → 503 `temporal_unavailable`, and so on for every code.
    */
   private async call<T>(fn: () => Promise<T>, answeredBy: AnsweredBy = 'server', deadlineMs = this.config.api.temporalTimeoutMs): Promise<T> {
+    const pending = this.client.withDeadline(Date.now() + deadlineMs, fn);
+    this.inFlight.add(pending);
     try {
-      return await this.client.withDeadline(Date.now() + deadlineMs, fn);
+      return await pending;
     } catch (error) {
       const mapped = apiErrorFromTemporal(error, answeredBy);
       if (!mapped) throw error;
       if (mapped.code === 'temporal_error') this.logger.error({ err: error, code: mapped.code }, 'Temporal call failed');
       throw mapped;
+    } finally {
+      this.inFlight.delete(pending);
     }
+  }
+
+  /**
+   * Waits for the Temporal calls still under way (each has a deadline). A call the gRPC client is
+   * retrying holds a timer that would throw once the connection is closed, so the API settles them first.
+   */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiToken, Scope } from '../contract/tokens';
+import { ReviewLinkSigner } from '../review-links';
 
 export { ApiTokenSchema, ApiTokensJsonSchema, SCOPES, type ApiToken, type Scope } from '../contract/tokens';
 
@@ -16,14 +17,24 @@ export interface Principal {
   notifyUrl: string | null;
   /** Whether the token has a secret to sign notifications with (the worker holds it). */
   signsNotifications: boolean;
+  /** A review link's principal: the one session it opens (null for an API token). */
+  session: string | null;
 }
+
+/** What a review link may do: read its session and decide at its checkpoints. */
+const LINK_SCOPES: ReadonlySet<Scope> = new Set(['sessions:read', 'sessions:review']);
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
 export class TokenVerifier {
   private readonly entries: { digest: Buffer; principal: Principal }[];
 
-  constructor(tokens: readonly ApiToken[]) {
+  private readonly byName: ReadonlyMap<string, Principal>;
+
+  constructor(
+    tokens: readonly ApiToken[],
+    private readonly links?: ReviewLinkSigner,
+  ) {
     this.entries = tokens.map((token) => ({
       digest: digest(token.token),
       principal: {
@@ -33,22 +44,53 @@ export class TokenVerifier {
         admin: token.scopes.includes('admin'),
         notifyUrl: token.notifyUrl ?? null,
         signsNotifications: token.notifySecret !== undefined,
+        session: null,
       },
     }));
+    this.byName = new Map(this.entries.map((entry) => [entry.principal.name, entry.principal]));
   }
 
   get size(): number {
     return this.entries.length;
   }
 
-  /** The principal of a presented token. Compares against every token, in constant time each. */
+  /**
+   * The principal of a presented token or review link. Tokens are compared against every token, in
+   * constant time each; a link must be signed, unexpired, and minted by a token that still exists.
+   */
   verify(presented: string): Principal | undefined {
+    if (ReviewLinkSigner.looksLikeLink(presented)) return this.linkPrincipal(presented);
     const candidate = digest(presented);
     let match: Principal | undefined;
     for (const entry of this.entries) {
       if (timingSafeEqual(entry.digest, candidate)) match = entry.principal;
     }
     return match;
+  }
+
+  /** Why a presented credential is refused, in words for the person holding it. */
+  refusal(presented: string): string | undefined {
+    if (!this.links || !ReviewLinkSigner.looksLikeLink(presented)) return undefined;
+    const check = this.links.check(presented);
+    if (!check.ok) return check.problem === 'expired' ? 'This review link has expired; ask for a new one.' : 'This review link is not valid (it may have been changed or revoked).';
+    return this.byName.has(check.claims.mintedBy) ? undefined : 'This review link was revoked (the token that made it no longer exists).';
+  }
+
+  private linkPrincipal(presented: string): Principal | undefined {
+    const check = this.links?.check(presented);
+    if (!check?.ok) return undefined;
+    const minter = this.byName.get(check.claims.mintedBy);
+    if (!minter) return undefined;
+    return {
+      name: `link:${check.claims.name}`,
+      scopes: LINK_SCOPES,
+      // The session's own tenant is checked when it is opened: the link names it.
+      tenant: minter.tenant,
+      admin: false,
+      notifyUrl: null,
+      signsNotifications: false,
+      session: check.claims.sessionId,
+    };
   }
 }
 

@@ -3,7 +3,7 @@
  * once; Fastify validates with them and the OpenAPI document at /openapi.json is generated from them.
  */
 import { z } from 'zod';
-import { ApproveSignalSchema, PHASES, SendMessageSignalSchema, SessionRequestSchema, SessionStateSchema, VideoInfoSchema } from './session';
+import { ApproveSignalSchema, DurationSchema, PHASES, SendMessageSignalSchema, SessionRequestSchema, SessionStateSchema, VideoInfoSchema } from './session';
 
 export const SessionIdSchema = z
   .string()
@@ -65,6 +65,26 @@ export const DecisionAcceptedSchema = z.object({
   id: z.string(),
   requestId: z.string(),
   status: z.literal('accepted').meta({ description: 'Queued durably; the session will act on it when a worker runs.' }),
+});
+
+/** `POST /v1/sessions/:id/review-links`: a signed, expiring link to the review page of one session. */
+export const REVIEW_LINK_MAX_MS = 30 * 24 * 3_600_000;
+export const ReviewLinkBodySchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[\p{L}\p{N} ._@'-]{1,64}$/u, { error: "names are 1-64 letters, digits, spaces and . _ @ ' -" })
+      .optional()
+      .meta({ description: "Who reviews with it, recorded as `link:<name>` on the decisions sent with it (default: the minting token's name)." }),
+    expiresIn: DurationSchema.optional().meta({ description: 'How long the link works: 30s, 15m, 48h, 7d or milliseconds (default 7d, at most 30d).' }),
+  })
+  .strict()
+  .refine((body) => body.expiresIn === undefined || body.expiresIn <= REVIEW_LINK_MAX_MS, { error: 'expected at most 30d', path: ['expiresIn'] });
+
+export const ReviewLinkResponseSchema = z.object({
+  url: z.string().meta({ description: 'The review page, with the credential in the fragment (never sent to a server by browsers).' }),
+  name: z.string().meta({ description: 'Recorded as `by` on what is sent with the link.' }),
+  expiresAt: z.string(),
 });
 
 export const StopResponseSchema = z.object({ id: z.string(), status: z.enum(['stopping', 'finished']) });

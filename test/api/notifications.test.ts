@@ -18,7 +18,13 @@ import { eventually } from '../harness/wait';
 
 const SECRET = `whsec_${Buffer.from('a notification secret of 32 bytes').toString('base64')}`;
 const tokens = [{ ...TOKENS.acme, notifySecret: SECRET }, TOKENS.globex, TOKENS.admin];
-const tokenEnv = { API_TOKENS: JSON.stringify(tokens), NOTIFY_ALLOW_PRIVATE: 'true' };
+// The API and the worker share the review-link key: the worker's links open the API's pages.
+const tokenEnv = {
+  API_TOKENS: JSON.stringify(tokens),
+  NOTIFY_ALLOW_PRIVATE: 'true',
+  REVIEW_LINK_SECRET: 'a review link secret of at least 32 characters',
+  API_PUBLIC_URL: 'https://reviews.example.test',
+};
 // Retries from 50 ms (5 failures take a few seconds with the activity round trips), given up after 10 s.
 const timing = { ...FAST_TIMING, notifyRetryInitial: '50ms', notifyRetryWindow: '10s' };
 
@@ -87,7 +93,14 @@ test('review and completion are told to the caller, signed: verified by the stan
   const id = await create('Notify me [[sim think=50s generate=50s]]', { notify: { url: receiver.url } });
   await waitForApiPhase(api, id, 'reviewing');
   await eventually(() => forSession(id).length === 1, { what: `the awaiting_review notification (got ${JSON.stringify(forSession(id).map((r) => r.body.slice(0, 80)))})` });
-  expect((await api.call('POST', `/v1/sessions/${id}/approve`, { body: {} })).status).toBe(200);
+  // The notification carries a review link for this session, which opens it and approves as the link.
+  const link = (JSON.parse(forSession(id)[0]!.body) as Body).data.links.review!;
+  expect(link).toMatch(new RegExp(`^https://reviews\\.example\\.test/review/${id}#t=rl1\\.`));
+  const credential = link.slice(link.indexOf('#t=') + 3);
+  expect((await api.call('GET', `/v1/sessions/${id}`, { token: credential })).status).toBe(200);
+  const approved = await api.call<{ actions: { kind: string; by: string }[] }>('POST', `/v1/sessions/${id}/approve`, { token: credential, body: {} });
+  expect(approved.status).toBe(200);
+  expect(approved.body.actions.at(-1)).toMatchObject({ kind: 'approve', by: 'link:acme-tool' });
   await waitForApiPhase(api, id, 'completed');
   await eventually(() => forSession(id).length === 2, { what: 'the completed notification' });
 
@@ -108,6 +121,7 @@ test('review and completion are told to the caller, signed: verified by the stan
     },
   });
   expect(completed!.parsed).toMatchObject({ type: 'session.completed', data: { session: { phase: 'completed', video: { url: expect.stringMatching(/^http/) } } } });
+  expect(completed!.parsed.data.links.review).toBeUndefined();
   expect(review!.headers['webhook-id']).not.toBe(completed!.headers['webhook-id']);
 
   await eventually(async () => (await api.sessions.client.workflow.getHandle(id).describe()).status.name === 'COMPLETED', { what: 'the workflow to close' });

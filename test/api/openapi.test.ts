@@ -36,6 +36,7 @@ test('every route is there, with its schemas', async () => {
       'GET /v1/sessions/{id}/events',
       'POST /v1/sessions/{id}/approve',
       'POST /v1/sessions/{id}/messages',
+      'POST /v1/sessions/{id}/review-links',
       'POST /v1/sessions/{id}/stop',
       'GET /v1/sessions/{id}/video',
       'GET /v1/capacity',

@@ -18,6 +18,8 @@ import {
   ListSessionsQuerySchema,
   ListSessionsResponseSchema,
   MessageBodySchema,
+  ReviewLinkBodySchema,
+  ReviewLinkResponseSchema,
   SessionParamsSchema,
   SessionViewSchema,
   StopResponseSchema,
@@ -49,9 +51,14 @@ function principal(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; verifier: TokenVerifier; streamIntervalMs: number }> = async (app, { sessions, verifier, streamIntervalMs }) => {
+export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; verifier: TokenVerifier; streamIntervalMs: number; publicUrl: string | undefined }> = async (
+  app,
+  { sessions, verifier, streamIntervalMs, publicUrl },
+) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const scope = (name: Parameters<typeof requireScope>[1]) => requireScope(verifier, name);
+  /** For the routes a review link may use too (on its own session only). */
+  const scopeOrLink = (name: Parameters<typeof requireScope>[1]) => requireScope(verifier, name, { reviewLinks: true });
 
   routes.post(
     '/sessions',
@@ -93,7 +100,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions/:id',
     {
-      onRequest: scope('sessions:read'),
+      onRequest: scopeOrLink('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'Read a session',
@@ -117,7 +124,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
     {
       // A stream has no head to give on its own.
       exposeHeadRoute: false,
-      onRequest: scope('sessions:read'),
+      onRequest: scopeOrLink('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'Follow a session live (Server-Sent Events)',
@@ -156,7 +163,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions/:id/approve',
     {
-      onRequest: scope('sessions:review'),
+      onRequest: scopeOrLink('sessions:review'),
       schema: {
         tags: ['sessions'],
         summary: 'Approve the storyboard',
@@ -165,7 +172,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
         security,
         headers: IdempotencyHeadersSchema,
         params: SessionParamsSchema,
-        body: ApproveBodySchema.optional(),
+        body: ApproveBodySchema.nullish(),
         response: decisionResponses,
       },
     },
@@ -176,7 +183,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.post(
     '/sessions/:id/messages',
     {
-      onRequest: scope('sessions:review'),
+      onRequest: scopeOrLink('sessions:review'),
       schema: {
         tags: ['sessions'],
         summary: 'Send a message (a revision request, or an answer)',
@@ -189,6 +196,29 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
       },
     },
     async (request, reply) => decide(request, reply, request.params.id, request.headers['idempotency-key'], { kind: 'message', ...request.body }),
+  );
+
+  routes.post(
+    '/sessions/:id/review-links',
+    {
+      onRequest: scope('sessions:review'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Make a review link',
+        description:
+          'A signed link to the review page of this session, for someone without a token: it reads the session and approves or requests changes, nothing else, until it expires (default 7d). What is sent with it is recorded as `link:<name>`. Removing the minting token, or changing REVIEW_LINK_SECRET, revokes it.',
+        security,
+        params: SessionParamsSchema,
+        body: ReviewLinkBodySchema.nullish(),
+        response: { 201: ReviewLinkResponseSchema, ...errors(...COMMON_ERRORS) },
+      },
+    },
+    async (request, reply) => {
+      // Links are absolute: API_PUBLIC_URL, else the address this request came to.
+      const base = publicUrl ?? `${request.protocol}://${request.host}`;
+      reply.code(201);
+      return sessions.reviewLink(principal(request), request.params.id, request.body ?? {}, base);
+    },
   );
 
   routes.post(
@@ -229,7 +259,7 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
   routes.get(
     '/sessions/:id/video',
     {
-      onRequest: scope('sessions:read'),
+      onRequest: scopeOrLink('sessions:read'),
       schema: {
         tags: ['sessions'],
         summary: 'Get the video',

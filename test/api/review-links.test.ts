@@ -1,0 +1,99 @@
+/**
+ * Review links (issue #11, part 3): minted by a token with sessions:review, they open one session for
+ * reading and deciding, record their own name on what they send, and are refused when expired,
+ * tampered with, used on another session, or used for anything else.
+ */
+import { startApiHarness, waitForApiPhase, type ApiHarness } from '../harness/api';
+
+let api: ApiHarness;
+beforeAll(async () => {
+  api = await startApiHarness({ env: { REVIEW_LINK_SECRET: 'the review link secret of this test run', API_PUBLIC_URL: 'https://vao.example.test/' } });
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+type Link = { url: string; name: string; expiresAt: string };
+const parkedSession = async (token: 'acme' | 'globex' = 'acme') => {
+  const { status, body } = await api.call<{ id: string }>('POST', '/v1/sessions', { token, body: { prompt: 'Review me [[sim think=1s revise=3000s]]' } });
+  expect(status).toBe(201);
+  await waitForApiPhase(api, body.id, 'reviewing', token);
+  return body.id;
+};
+const mint = (id: string, body?: unknown, token: 'acme' | 'acmeReader' | 'globex' | string = 'acme') => api.call<Link>('POST', `/v1/sessions/${id}/review-links`, { token, body });
+const credentialOf = (link: Link) => link.url.slice(link.url.indexOf('#t=') + 3);
+
+test('a link opens its session, follows it and decides there, as link:<name>; nothing else', async () => {
+  const id = await parkedSession();
+  const other = await parkedSession();
+  const minted = await mint(id, { name: 'Dana Reviewer', expiresIn: '2h' });
+  expect(minted.status).toBe(201);
+  expect(minted.body.url).toMatch(new RegExp(`^https://vao\\.example\\.test/review/${id}#t=rl1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`));
+  expect(minted.body.name).toBe('link:Dana Reviewer');
+  expect(Math.abs(Date.parse(minted.body.expiresAt) - Date.now() - 2 * 3_600_000)).toBeLessThan(60_000);
+  const link = credentialOf(minted.body);
+
+  const seen = await api.call<{ id: string; phase: string; prompt: string }>('GET', `/v1/sessions/${id}`, { token: link });
+  expect(seen.status).toBe(200);
+  expect(seen.body).toMatchObject({ id, phase: 'reviewing', prompt: 'Review me [[sim think=1s revise=3000s]]' });
+  // Everything else is refused: other sessions, lists, starts, stops, capacity, more links.
+  const refusals = {
+    otherSession: await api.call<{ error: { message: string } }>('GET', `/v1/sessions/${other}`, { token: link }),
+    otherApprove: await api.call('POST', `/v1/sessions/${other}/approve`, { token: link, body: {} }),
+    list: await api.call('GET', '/v1/sessions', { token: link }),
+    create: await api.call('POST', '/v1/sessions', { token: link, body: { prompt: 'x' } }),
+    stop: await api.call('POST', `/v1/sessions/${id}/stop`, { token: link }),
+    capacity: await api.call('GET', '/v1/capacity', { token: link }),
+    mint: await mint(id, {}, link),
+  };
+  console.log(`refused with the link: ${JSON.stringify(Object.fromEntries(Object.entries(refusals).map(([what, r]) => [what, r.status])))}`);
+  for (const response of Object.values(refusals)) expect(response.status).toBe(403);
+  expect(refusals.otherSession.body.error.message).toBe('This review link is for another session.');
+
+  const changes = await api.call<{ actions: { kind: string; by: string; outcome: string }[] }>('POST', `/v1/sessions/${id}/messages`, { token: link, body: { message: 'Warmer colours' } });
+  expect(changes.status).toBe(200);
+  expect(changes.body.actions.at(-1)).toMatchObject({ kind: 'message', by: 'link:Dana Reviewer', outcome: 'applied' });
+  // The same service code as any caller: a decision outside a checkpoint is a 409 (an approval needs no body).
+  const early = await api.call<{ error: { code: string } }>('POST', `/v1/sessions/${id}/approve`, { token: link });
+  expect([early.status, early.body.error.code]).toEqual([409, 'not_awaiting_input']);
+  const revised = await waitForApiPhase(api, id, 'reviewing');
+  expect(revised).toMatchObject({ revisions: 2, earlierStoryboards: [expect.objectContaining({ revision: 1, resources: expect.any(Array) })] });
+  const approved = await api.call<{ actions: { kind: string; by: string }[] }>('POST', `/v1/sessions/${id}/approve`, { token: link, body: { message: 'Lovely' } });
+  expect(approved.status).toBe(200);
+  expect(approved.body.actions.at(-1)).toMatchObject({ kind: 'approve', by: 'link:Dana Reviewer' });
+});
+
+test('expired, tampered and forged links are refused with a reason; minting needs sessions:review on a visible session', async () => {
+  const id = await parkedSession();
+  const minted = await mint(id, { expiresIn: '1s' });
+  const short = credentialOf(minted.body);
+  expect((await api.call('GET', `/v1/sessions/${id}`, { token: short })).status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const expired = await api.call<{ error: { message: string } }>('GET', `/v1/sessions/${id}`, { token: short });
+  expect([expired.status, expired.body.error.message]).toEqual([401, 'This review link has expired; ask for a new one.']);
+
+  const plain = await mint(id);
+  expect(plain.status).toBe(201);
+  const good = credentialOf(plain.body);
+  const [prefix, payload, signature] = good.split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+  const variants = {
+    signatureChanged: `${prefix}.${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`,
+    longerExpiry: `${prefix}.${Buffer.from(JSON.stringify({ ...claims, e: (claims.e as number) + 86_400 })).toString('base64url')}.${signature}`,
+    anotherName: `${prefix}.${Buffer.from(JSON.stringify({ ...claims, n: 'ops-admin' })).toString('base64url')}.${signature}`,
+    truncated: good.slice(0, -5),
+  };
+  for (const [what, token] of Object.entries(variants)) {
+    const response = await api.call<{ error: { message: string } }>('GET', `/v1/sessions/${id}`, { token });
+    expect([what, response.status, response.body.error.message]).toEqual([what, 401, 'This review link is not valid (it may have been changed or revoked).']);
+  }
+
+  expect((await mint(id, {}, 'acmeReader')).status).toBe(403);
+  expect((await mint(id, {}, 'globex')).status).toBe(404);
+  expect((await mint('session-nobody')).status).toBe(404);
+  expect((await mint(id, {}, null as unknown as string)).status).toBe(401);
+  const bad = await mint(id, { expiresIn: '31d', name: '<script>' });
+  expect(bad.status).toBe(400);
+  expect(JSON.stringify(bad.body)).toMatch(/expiresIn/);
+  expect((await mint(id, { expiresIn: '10' })).status).toBe(400);
+});
