@@ -28,6 +28,8 @@ Usage:
   vao message <id> -m <message> [--avatar <id>] [--voice <id>] [--file ...]... [--idempotency-key <key>]
   vao stop <id>
   vao video <id>
+  vao review-link <id> [--name <reviewer>] [--expires 48h]
+                                   a link to the review page, for someone without a token
   vao watch <id> [--interval 1s]
   vao listen [--port 4020] [--secret whsec_...]
                                    receive and verify notifications (start sessions with --notify <url>)
@@ -65,6 +67,8 @@ const OPTIONS = {
   notify: { type: 'string' },
   port: { type: 'string' },
   secret: { type: 'string' },
+  name: { type: 'string' },
+  expires: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -326,6 +330,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
     case 'video': {
       const { body } = await api.call<{ url: string | null; durationSeconds: number | null; thumbnailUrl: string | null }>('GET', `/v1/sessions/${needId(positionals, command)}/video`);
       print(body, `${body.url ?? '(no URL)'}\n${body.durationSeconds ?? '?'} s${body.thumbnailUrl ? `, thumbnail ${body.thumbnailUrl}` : ''}\n(The URL is HeyGen's and expires; run this again for a fresh one.)`);
+      return EXIT.ok;
+    }
+    case 'review-link': {
+      if (flags.expires && parseDuration(flags.expires) === undefined) throw usage(`--expires ${flags.expires}: ${durationProblem(flags.expires)}`);
+      const body = { ...(flags.name ? { name: flags.name } : {}), ...(flags.expires ? { expiresIn: flags.expires } : {}) };
+      const { body: link } = await api.call<{ url: string; name: string; expiresAt: string }>('POST', `/v1/sessions/${needId(positionals, command)}/review-links`, { body });
+      print(link, `${link.url}
+Opens the review page of this session until ${link.expiresAt}; what is decided there is recorded as ${link.name}.
+Anyone with the link can approve: send it only to the reviewer.`);
       return EXIT.ok;
     }
     case 'watch':

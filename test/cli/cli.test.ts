@@ -133,6 +133,21 @@ describe('the session commands', () => {
     expect(json.accounts[0]!.holders.map((h) => h.id)).toContain(id);
   });
 
+  test('review-link prints a link that opens the session as the named reviewer; a bad --expires is a usage error', async () => {
+    const { stdout } = await vao(['start', '--prompt', 'Linked [[sim think=50s]]', '--json']);
+    const { id } = JSON.parse(stdout) as { id: string };
+    await waitForApiPhase(api, id, 'reviewing');
+    const made = await vao(['review-link', id, '--name', 'Dana', '--expires', '2h']);
+    expect(made.code).toBe(0);
+    const [url, explained] = made.stdout.trim().split('\n');
+    expect(url).toMatch(new RegExp(`^${api.url}/review/${id}#t=rl1\\.`));
+    expect(explained).toMatch(/until \S+Z; what is decided there is recorded as link:Dana\.$/);
+    const approved = await api.call<{ actions: { by: string }[] }>('POST', `/v1/sessions/${id}/approve`, { token: url!.slice(url!.indexOf('#t=') + 3), body: {} });
+    expect([approved.status, approved.body.actions.at(-1)?.by]).toEqual([200, 'link:Dana']);
+    const bad = await vao(['review-link', id, '--expires', '48']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/--expires 48: .*a bare number has no unit/)]);
+  });
+
   test('stop, and stop again', async () => {
     const { stdout } = await vao(['start', '--prompt', 'Stopped [[sim think=1h]]', '--json']);
     const { id } = JSON.parse(stdout) as { id: string };
