@@ -45,6 +45,8 @@ export interface CreatedSession {
   sessionId: string;
   status: string;
   videoId: string | null;
+  /** Whether HeyGen was given our webhook (`callback_url`), so it calls back when the render ends. */
+  callsBack?: boolean;
 }
 
 export interface SnapshotMessage {
@@ -186,7 +188,7 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
         ),
       );
       logger.info({ sessionId: created.session_id, callbackId: input.callbackId, attempt: activityInfo().attempt }, 'HeyGen session created');
-      return { sessionId: created.session_id, status: created.status, videoId: created.video_id };
+      return { sessionId: created.session_id, status: created.status, videoId: created.video_id, callsBack: callbackUrl !== undefined };
     },
 
     /** `GET /v3/video-agents/{id}`, keeping only messages at or after `messagesSince`. */

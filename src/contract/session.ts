@@ -3,7 +3,7 @@
  * through the `state` query, its result, and the payloads of its signals. Workflow-safe (zod only), so
  * the workflow, the activities, the API and tools share one definition.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { durationProblem, parseDuration } from './duration';
 
@@ -90,6 +90,11 @@ export const TimingSchema = z
     /** After HeyGen says completed, how long the video may stay pending/processing. */
     maxVideoWait: DurationSchema.default(30 * 60_000),
     videoPollInterval: DurationSchema.default(15_000),
+    /**
+     * While rendering, when HeyGen calls back at the end (HEYGEN_WEBHOOK_URL): the wait between status
+     * reads, which are then only a safety net for a lost webhook.
+     */
+    pollWhileCalledBack: DurationSchema.default(5 * 60_000),
     /** Consecutive reads of a status we do not know before the session fails. */
     unknownStatusLimit: z.number().int().min(1).max(1_000).default(10),
     /** An activity that stops heartbeating this long is retried elsewhere (a crashed worker). */
@@ -399,3 +404,17 @@ export const approveSignal = defineSignal<[ApproveSignal]>('approve');
 export const sendMessageSignal = defineSignal<[SendMessageSignal]>('sendMessage');
 export const heygenEventSignal = defineSignal<[HeygenEventSignal?]>('heygenEvent');
 export const stateQuery = defineQuery<SessionState>('state');
+
+/**
+ * Waits for the outcome of a decision sent earlier by signal (`approve`, `sendMessage`) with this request
+ * id: completes once it is applied, ignored or failed, with the session's state then. The signal stays the
+ * way to decide (operators' tools send it alone); this is how the API learns the outcome without polling.
+ */
+export const DecisionOutcomeInputSchema = z.object({ requestId: requestIdSchema }).strict();
+export type DecisionOutcomeInput = z.infer<typeof DecisionOutcomeInputSchema>;
+export interface DecisionOutcome {
+  /** Null when the request id was seen so long ago that its action has left the log. */
+  action: Action | null;
+  state: SessionState;
+}
+export const decisionOutcomeUpdate = defineUpdate<DecisionOutcome, [DecisionOutcomeInput]>('decisionOutcome');

@@ -27,6 +27,9 @@ import {
   type NotificationDelivery,
   type NotifyEvent,
   approveSignal,
+  decisionOutcomeUpdate,
+  DecisionOutcomeInputSchema,
+  type DecisionOutcome,
   heygenEventSignal,
   sendMessageSignal,
   stateQuery,
@@ -104,6 +107,8 @@ export interface CarriedState {
   /** Absent in runs carried before notifications existed. */
   notificationSeq?: number;
   pendingNotifications?: { id: string; body: string }[];
+  /** Absent in runs carried before webhooks shaped the polling. */
+  callsBack?: boolean;
 }
 
 interface Decision {
@@ -176,6 +181,8 @@ class SessionRun {
   /** Background reads of storyboard images still loading; cancelled when the checkpoint is over. */
   private imageLoads: wf.CancellationScope | undefined;
   private poked = false;
+  /** Whether HeyGen calls our webhook when the render ends (it was given one at create). */
+  private callsBack: boolean;
   private unknownStatusCount = 0;
   private readonly quickReads: HeyGenActivities;
   private readonly quickWrites: HeyGenActivities;
@@ -242,6 +249,7 @@ class SessionRun {
     this.governorId = carried?.governorId ?? null;
     this.holdSlotWhileParked = carried?.holdSlotWhileParked ?? true;
     this.slotGranted = carried?.slotGranted ?? false;
+    this.callsBack = carried?.callsBack ?? false;
 
     // A few quick attempts first; a call still failing then is retried patiently (see callHeyGen).
     this.quickReads = wf.proxyActivities<HeyGenActivities>({ ...this.activityOptions('read'), retry: { ...this.retryPolicy(), maximumAttempts: QUICK_ATTEMPTS } });
@@ -277,6 +285,9 @@ class SessionRun {
     wf.setHandler(stateQuery, () => this.state);
     wf.setHandler(approveSignal, (raw) => this.onDecision('approve', raw));
     wf.setHandler(sendMessageSignal, (raw) => this.onDecision('message', raw));
+    wf.setHandler(decisionOutcomeUpdate, ({ requestId }) => this.decisionOutcome(requestId), {
+      validator: (input) => void DecisionOutcomeInputSchema.parse(input),
+    });
     wf.setHandler(heygenEventSignal, (raw) => {
       const parsed = HeygenEventSignalSchema.safeParse(raw);
       wf.log.info('HeyGen event hint', { eventType: parsed.success ? parsed.data?.eventType : undefined });
@@ -312,6 +323,19 @@ class SessionRun {
     }
     if (this.applying) action.reason = `waiting: the ${this.applying.kind} by ${this.applying.by ?? 'system'} is being sent to HeyGen first`;
     this.decisions.push(decision);
+  }
+
+  /**
+   * Resolves once the decision with this request id has an outcome. Every recorded decision is settled
+   * (applied, ignored, failed; the endings settle what still waits), so this never waits past it.
+   */
+  private async decisionOutcome(requestId: string): Promise<DecisionOutcome> {
+    const action = () => this.state.actions.find((a) => a.requestId === requestId);
+    await wf.condition(() => {
+      const found = action();
+      return found ? found.outcome !== 'pending' : this.seenRequestIds.has(requestId);
+    });
+    return { action: action() ?? null, state: this.state };
   }
 
   private onQueuePosition({ position, queued }: QueuePosition): void {
@@ -478,6 +502,7 @@ class SessionRun {
     );
     this.state.heygenSessionId = created.sessionId;
     this.state.heygenStatus = created.status;
+    this.callsBack = created.callsBack ?? false;
     wf.upsertSearchAttributes([{ key: HeyGenSessionId, value: created.sessionId }]);
     this.setPhase(created.status === 'generating' ? 'generating' : 'thinking');
   }
@@ -527,7 +552,9 @@ class SessionRun {
       }
       await this.continueAsNewIfSuggested();
       this.poked = false;
-      await wf.condition(() => this.poked, Math.min(interval, remaining), { summary: 'wait for the next HeyGen status read' });
+      // HeyGen calls back when a render ends: reads while rendering are then only a safety net.
+      const wait = this.state.phase === 'generating' && this.callsBack ? Math.max(interval, this.timing.pollWhileCalledBack) : interval;
+      await wf.condition(() => this.poked, Math.min(wait, remaining), { summary: 'wait for the next HeyGen status read' });
       interval = Math.min(interval * this.timing.pollBackoff, this.timing.pollMax);
     }
   }
@@ -931,6 +958,7 @@ class SessionRun {
       governorId: this.governorId,
       holdSlotWhileParked: this.holdSlotWhileParked,
       slotGranted: this.slotGranted,
+      callsBack: this.callsBack,
       notificationSeq: this.notificationSeq,
       pendingNotifications: [...this.deliveries].map(([id, { body }]) => ({ id, body })),
     };

@@ -5,6 +5,7 @@
 import { webhookHeaders } from '../../src/contract/heygen-webhooks';
 import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
 import { startApiHarness, waitForApiPhase, type ApiHarness } from '../harness/api';
+import { recordHistory } from '../harness/sessions';
 import { uniqueId } from '../harness/temporal';
 import { eventually } from '../harness/wait';
 
@@ -28,6 +29,23 @@ function delivery(body: object, options: { secret?: string; eventId?: string; ti
 }
 
 const post = (d: { rawBody: string; headers: Record<string, string> }) => api.call('POST', '/v1/webhooks/heygen', { token: null, rawBody: d.rawBody, headers: d.headers });
+
+test('while HeyGen renders and will call back, status reads are only a safety net: a 3 s render at 200 ms polling costs 2 reads, not 15', async () => {
+  const handle = await api.sessions.start({
+    prompt: 'Rendered quietly [[sim review=skip think=200s generate=3000s]]',
+    timing: { pollInitial: 20, pollMax: 200, videoPollInterval: 20 },
+  });
+  const state = await api.sessions.waitForPhase(handle, 'completed', 20_000);
+  const [heygen] = await api.sessions.heygenSessions(handle.workflowId);
+  const rendering = state.phaseHistory.find((p) => p.phase === 'generating')!;
+  const learned = state.phaseHistory.find((p) => p.phase === 'finalizing')!;
+  console.log(`status reads in all: ${heygen!.calls.get}; render learned ${Date.parse(learned.at) - Date.parse(rendering.at)} ms after it began (3000 ms)`);
+  expect(heygen!.webhooks).toMatchObject({ delivered: 1 });
+  // A few while thinking (20 ms growing to 200 ms over 200 ms), then one as the render starts and one the webhook asked for.
+  expect(heygen!.calls.get).toBeLessThanOrEqual(8);
+  expect(Date.parse(learned.at) - Date.parse(rendering.at)).toBeLessThan(5_000);
+  await recordHistory(handle, 'called-back');
+});
 
 test("HeyGen's completion webhook wakes the session at once, where polling would wait a minute", async () => {
   const { body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Woken [[sim review=skip think=1500s generate=1ms]]' } });
