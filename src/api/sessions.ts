@@ -20,6 +20,8 @@ import { GOVERNOR_WORKFLOW_TYPE, governorStateQuery, type GovernorState } from '
 import {
   approveSignal,
   CHECKPOINT_PHASES,
+  decisionOutcomeUpdate,
+  type DecisionOutcome,
   FINAL_PHASES,
   heygenEventSignal,
   sendMessageSignal,
@@ -41,8 +43,12 @@ import { urlTargetProblem } from '../net-addresses';
 import type { CursorCodec } from './cursor';
 import { reviewLinkUrl, type ReviewLinkSigner } from '../review-links';
 import { apiErrorFromTemporal, type AnsweredBy } from './temporal-errors';
+import { StateCache } from './state-cache';
 
-const OUTCOME_POLL_MS = 100;
+/** Sessions whose tenant the API remembers (it never changes), so decisions skip a describe. */
+const TENANT_CACHE_SIZE = 10_000;
+/** Session states the API keeps to answer reads of unchanged sessions without a worker (a few KB each). */
+const STATE_CACHE_SIZE = 2_000;
 const DEFAULT_REVIEW_LINK_MS = 7 * 24 * 3_600_000;
 
 type Closed = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW';
@@ -73,6 +79,8 @@ export class SessionsService {
   ) {}
 
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly tenants = new Map<string, string | null>();
+  private readonly states = new StateCache(STATE_CACHE_SIZE);
 
   // -------------------------------------------------------------------------------------------------
 
@@ -122,7 +130,7 @@ export class SessionsService {
   async follow(principal: Principal, id: string): Promise<{ first: SessionState; next: () => Promise<SessionState | undefined> }> {
     const { handle, description } = await this.owned(principal, id);
     const first = await this.readState(handle, description);
-    return { first, next: () => this.tryReadState(handle, this.config.api.queryTimeoutMs) };
+    return { first, next: () => this.tryReadState(handle) };
   }
 
   /**
@@ -177,45 +185,70 @@ export class SessionsService {
   }
 
   /**
-   * Delivers an approval or a message. Checked against the session's state before signalling (when a
-   * worker answers), then the outcome is awaited for a bounded time: applied, refused (not at a
-   * checkpoint), or, with no answer in time, accepted and durably queued.
+   * Delivers an approval or a message: the signal, then the `decisionOutcome` update, which answers once
+   * the workflow has settled the decision (applied, refused because the session is not at a checkpoint,
+   * or refused by HeyGen). With no answer within API_DECISION_WAIT (no worker, HeyGen slow), accepted:
+   * the signal is stored and acted on when a worker runs. A repeated request id gets its first outcome.
    */
   async decide(principal: Principal, id: string, decision: DecisionInput): Promise<DecisionResult> {
-    const { handle, description } = await this.owned(principal, id);
-    if (description.status.name !== 'RUNNING') {
-      throw new ApiError('session_finished', `The session has finished (${description.status.name.toLowerCase()}).`, {
-        status: description.typedSearchAttributes.get(VideoAgentStatus) ?? null,
-      });
-    }
-    const before = await this.tryReadState(handle, this.config.api.queryTimeoutMs);
-    // The session has ended (its workflow may still be telling HeyGen to stop, or giving back its slot).
-    if (before && FINAL_PHASES.includes(before.phase)) {
-      throw new ApiError('session_finished', `The session has finished (${before.phase}).`, { status: before.phase });
-    }
-    if (before) {
-      const earlier = before.actions.find((action) => action.requestId === decision.requestId);
-      if (earlier && earlier.outcome !== 'pending') return this.outcomeOf(earlier, before);
-      if (!earlier && !CHECKPOINT_PHASES.includes(before.phase)) throw this.notAwaitingInput(before.phase);
-    }
-
+    const handle = await this.decidable(principal, id);
     const payload = { requestId: decision.requestId, by: principal.name };
-    if (decision.kind === 'approve') {
-      await this.call(() => handle.signal(approveSignal, { ...payload, ...(decision.message ? { message: decision.message } : {}) }));
-    } else {
-      const { message, avatarId, voiceId, files } = decision;
-      await this.call(() => handle.signal(sendMessageSignal, { ...payload, message: message!, avatarId, voiceId, files }));
+    try {
+      if (decision.kind === 'approve') {
+        await this.call(() => handle.signal(approveSignal, { ...payload, ...(decision.message ? { message: decision.message } : {}) }));
+      } else {
+        const { message, avatarId, voiceId, files } = decision;
+        await this.call(() => handle.signal(sendMessageSignal, { ...payload, message: message!, avatarId, voiceId, files }));
+      }
+    } catch (error) {
+      throw error instanceof ApiError && error.code === 'not_found' ? await this.whyNotRunning(principal, id) : error;
     }
 
-    const deadline = Date.now() + this.config.api.decisionWaitMs;
-    while (Date.now() < deadline) {
-      const state = await this.tryReadState(handle, Math.max(100, deadline - Date.now()));
-      if (!state) break;
-      const action = state.actions.find((a) => a.requestId === decision.requestId);
-      if (action && action.outcome !== 'pending') return this.outcomeOf(action, state);
-      await new Promise((resolve) => setTimeout(resolve, OUTCOME_POLL_MS));
+    let answer: DecisionOutcome;
+    try {
+      answer = await this.call(() => handle.executeUpdate(decisionOutcomeUpdate, { args: [{ requestId: decision.requestId }] }), 'worker', this.config.api.decisionWaitMs);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'worker_unavailable') return { outcome: 'accepted', requestId: decision.requestId };
+      throw error instanceof ApiError && error.code === 'not_found' ? await this.whyNotRunning(principal, id) : error;
     }
-    return { outcome: 'accepted', requestId: decision.requestId };
+    const { action, state } = answer;
+    // Seen so long ago that it has left the action log: it was answered then.
+    if (!action) return { outcome: 'accepted', requestId: decision.requestId };
+    // The session has ended (its workflow may still be telling HeyGen to stop, or giving back its slot).
+    if (action.outcome === 'ignored' && FINAL_PHASES.includes(state.phase)) {
+      throw new ApiError('session_finished', `The session has finished (${state.phase}).`, { status: state.phase });
+    }
+    return this.outcomeOf(action, state);
+  }
+
+  /**
+   * The session to decide on, checked to be the caller's. Its tenant never changes, so after the first
+   * decision it is known without asking Temporal: a decision costs the signal and the update only.
+   */
+  private async decidable(principal: Principal, id: string): Promise<SessionHandle> {
+    if (principal.session !== null && principal.session !== id) throw new ApiError('forbidden', 'This review link is for another session.');
+    const known = this.tenants.get(id);
+    if (known !== undefined) {
+      if (principal.session === null && !canSee(principal, known)) throw notFound();
+      return this.client.workflow.getHandle<VideoAgentSessionWorkflow>(id);
+    }
+    const { handle, description } = await this.owned(principal, id);
+    this.tenants.set(id, description.typedSearchAttributes.get(VideoAgentTenant) ?? null);
+    if (this.tenants.size > TENANT_CACHE_SIZE) this.tenants.delete(this.tenants.keys().next().value!);
+    if (description.status.name !== 'RUNNING') throw this.finished(description);
+    return handle;
+  }
+
+  /** A signal or update found no running session: it finished (409), or it is not there for the caller (404). */
+  private async whyNotRunning(principal: Principal, id: string): Promise<ApiError> {
+    const { description } = await this.owned(principal, id);
+    return this.finished(description);
+  }
+
+  private finished(description: WorkflowExecutionDescription): ApiError {
+    return new ApiError('session_finished', `The session has finished (${description.status.name.toLowerCase()}).`, {
+      status: description.typedSearchAttributes.get(VideoAgentStatus) ?? null,
+    });
   }
 
   async stop(principal: Principal, id: string): Promise<'stopping' | 'finished'> {
@@ -355,14 +388,12 @@ export class SessionsService {
     ]);
   }
 
-  private notAwaitingInput(phase: Phase): ApiError {
-    return new ApiError('not_awaiting_input', `The session is not waiting for a decision (it is ${phase}).`, { status: phase });
-  }
-
   private outcomeOf(action: Action, state: SessionState): DecisionResult {
     if (action.outcome === 'applied') return { outcome: 'applied', state };
     if (action.outcome === 'ignored') {
-      throw new ApiError('not_awaiting_input', `The session was not waiting for a decision (it was ${action.phase}).`, {
+      const message =
+        action.phase === state.phase ? `The session is not waiting for a decision (it is ${state.phase}).` : `The session was not waiting for a decision (it was ${action.phase}).`;
+      throw new ApiError('not_awaiting_input', message, {
         status: state.phase,
         reason: action.reason,
       });
@@ -381,15 +412,26 @@ export class SessionsService {
     return { handle, description };
   }
 
-  /** A completed session's state is its result (no worker needed); others are queried, within bounds. */
+  /**
+   * A session's state: as last read when its history has not grown since (see state-cache.ts), else its
+   * result when it has completed (no worker needed), else queried, within bounds.
+   */
   private async readState(handle: SessionHandle, description: WorkflowExecutionDescription): Promise<SessionState> {
-    if ((description.status.name as Closed) === 'COMPLETED') return this.call(() => handle.result());
-    return this.call(() => handle.query(stateQuery), 'worker', this.config.api.queryTimeoutMs);
+    const version = StateCache.version(description);
+    const known = this.states.get(handle.workflowId, version);
+    if (known) return known;
+    const state =
+      (description.status.name as Closed) === 'COMPLETED'
+        ? await this.call(() => handle.result())
+        : await this.call(() => handle.query(stateQuery), 'worker', this.config.api.queryTimeoutMs);
+    this.states.set(handle.workflowId, version, state);
+    return state;
   }
 
-  private async tryReadState(handle: SessionHandle, timeoutMs: number): Promise<SessionState | undefined> {
+  /** The state for a live stream's next read: undefined while no worker answers. */
+  private async tryReadState(handle: SessionHandle): Promise<SessionState | undefined> {
     try {
-      return await this.call(() => handle.query(stateQuery), 'worker', timeoutMs);
+      return await this.readState(handle, await this.call(() => handle.describe()));
     } catch (error) {
       if (error instanceof ApiError && error.code === 'worker_unavailable') return undefined;
       throw error;

@@ -33,10 +33,19 @@ describe('without a worker', () => {
     const listed = await api.call<{ sessions: { id: string }[] }>('GET', '/v1/sessions?limit=100');
     expect(listed.body.sessions.map((s) => s.id)).toContain(id);
 
-    await api.sessions.startWorker();
+    const worker = await api.sessions.startWorker();
     const state = await waitForApiPhase(api, id, 'reviewing');
     // The queued approval arrived before the storyboard existed: recorded, not applied.
     expect(state.actions).toEqual([expect.objectContaining({ requestId: 'early-bird', outcome: 'ignored' })]);
+
+    // Parked, and no worker again: a session nothing has happened to still reads (its history has not
+    // grown since the API last read it), but not once something has that no worker has seen yet.
+    await worker.stop();
+    const unchanged = await api.call('GET', `/v1/sessions/${id}`);
+    expect([unchanged.status, unchanged.body]).toEqual([200, state]);
+    expect((await api.call('POST', `/v1/sessions/${id}/messages`, { body: { message: 'Shorter' } })).status).toBe(202);
+    const changed = await api.call<ErrorBody>('GET', `/v1/sessions/${id}`);
+    expect([changed.status, changed.body.error.code]).toEqual([503, 'worker_unavailable']);
   });
 });
 

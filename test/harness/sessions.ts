@@ -87,13 +87,16 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
       heygen,
     });
     const running = worker.run();
+    let stopped: Promise<void> | undefined;
     const entry = {
       worker,
-      stop: async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch(() => undefined);
-        await connection.close();
-      },
+      // Once, however many times it is asked (a test, then the harness's close).
+      stop: () =>
+        (stopped ??= (async () => {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running.catch(() => undefined);
+          await connection.close();
+        })()),
     };
     workers.push(entry);
     return entry;
