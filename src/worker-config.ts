@@ -9,6 +9,12 @@ import { temporalConfig, temporalEnv } from './config/temporal';
 import { tokensEnv } from './config/tokens';
 import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
 
+/**
+ * Sessions a worker keeps in memory. Most sessions spend their life parked (waiting for a person) and
+ * cost nothing there; the ones that are busy stay cached. See README, "Worker memory".
+ */
+const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
 export const workerEnv = {
   HEYGEN_API_KEY: nonEmpty.optional(),
   HEYGEN_BASE_URL: httpUrl.optional(),
@@ -23,6 +29,7 @@ export const workerEnv = {
   HEYGEN_SLOT_RECLAIM_INTERVAL: duration.default(30_000),
   WORKER_SHUTDOWN_GRACE: duration.default(30_000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
+  WORKER_MAX_CACHED_WORKFLOWS: positiveInt.default(DEFAULT_MAX_CACHED_WORKFLOWS),
   TEMPORAL_WORKFLOW_BUNDLE: nonEmpty.optional(),
   // Only each token's notifySecret is used here: it signs the notifications of the sessions it started.
   ...tokensEnv,
@@ -52,6 +59,8 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>>) {
     worker: {
       shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE,
       maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      /** Sessions kept in memory (about 2 MiB each); one evicted replays its history on its next event or query. */
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
       /** A prebuilt workflow bundle (`npm run build:workflows`); bundled from source at start otherwise. */
       workflowBundle: env.TEMPORAL_WORKFLOW_BUNDLE,
     },

@@ -76,6 +76,7 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
     identity: `video-agent-worker@${os.hostname()}:${process.pid}`,
     shutdownGraceTime: config.worker.shutdownGraceMs,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
   });
 }
 
