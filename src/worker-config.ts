@@ -10,10 +10,11 @@ import { tokensEnv } from './config/tokens';
 import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
 
 /**
- * Sessions a worker keeps in memory. Most sessions spend their life parked (waiting for a person) and
- * cost nothing there; the ones that are busy stay cached. See README, "Worker memory".
+ * Sessions a worker keeps in memory (1-2 MiB each). The SDK's own default grows with the heap (about
+ * 2,000 on a 4 GiB heap); a bound keeps a worker's memory predictable. A session out of the cache is
+ * replayed from its history on its next event, which makes that event slower. See README, "Worker memory".
  */
-const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
 
 export const workerEnv = {
   HEYGEN_API_KEY: nonEmpty.optional(),
