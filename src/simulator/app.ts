@@ -542,6 +542,10 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     created_at: new Date(session.createdAtMs).toISOString(),
     calls: session.calls,
     messages: session.received,
+    // When each step finished, to the millisecond (HeyGen's own timestamps are whole seconds): what a
+    // benchmark measures detection lag against.
+    steps: session.messages.filter((m) => m.role === 'model').map((m) => ({ type: m.type, at: new Date(m.createdAtMs).toISOString() })),
+    videos_ready_at: session.videos.map((v) => (v.final ? new Date(v.final.atMs).toISOString() : null)),
     webhooks: webhookStats.get(session.id) ?? emptyWebhookStats(),
   });
 
