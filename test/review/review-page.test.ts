@@ -148,8 +148,7 @@ test('an expired link, a tampered one, and a link opened on another session are 
   }
   console.log(`refused on the page: ${JSON.stringify(seen)}`);
   // The refused link decided nothing.
-  const state = await api.call<{ actions: unknown[] }>('GET', `/v1/sessions/${other}`);
-  expect(state.body.actions).toEqual([]);
+  expect((await waitForApiPhase(api, other, 'reviewing')).actions).toEqual([]);
 });
 
 test('when the event stream breaks, the page polls and still shows the next revision', async () => {
@@ -181,8 +180,8 @@ test('/review with a token that has sessions:review: sign in, see what waits for
   await page.waitForSelector('body[data-phase="reviewing"]');
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.waitForSelector('body[data-phase="generating"], body[data-phase="finalizing"], body[data-phase="completed"]');
-  const state = await api.call<{ actions: { kind: string; by: string }[] }>('GET', `/v1/sessions/${id}`);
-  expect(state.body.actions.map((a) => `${a.kind}:${a.by}`)).toEqual(['approve:acme-tool']);
+  const state = await waitForApiPhase(api, id, ['generating', 'finalizing', 'completed']);
+  expect((state.actions as { kind: string; by: string }[]).map((a) => `${a.kind}:${a.by}`)).toEqual(['approve:acme-tool']);
   await page.close();
 });
 
