@@ -9,6 +9,7 @@ import { lazyClient } from '../../src/temporal/connection';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { testLogger } from '../harness/temporal';
 import { capturingLogger } from '../harness/logs';
+import { eventually } from '../harness/wait';
 
 type ErrorBody = { error: { code: string } };
 
@@ -40,9 +41,19 @@ describe('without a worker', () => {
 
     // Parked, and no worker again: a session nothing has happened to still reads (its history has not
     // grown since the API last read it), but not once something has that no worker has seen yet.
+    // Read once its history has stopped growing (the workflow task that parked it may land after the
+    // query that showed it parked), so the API holds the state of the history as it stays.
+    const handle = api.sessions.client.workflow.getHandle(id);
+    await eventually(async () => {
+      const before = (await handle.describe()).historyLength;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return (await handle.describe()).historyLength === before;
+    }, { what: 'the parked session to settle' });
+    const parked = await api.call('GET', `/v1/sessions/${id}`);
+    expect(parked.status).toBe(200);
     await worker.stop();
     const unchanged = await api.call('GET', `/v1/sessions/${id}`);
-    expect([unchanged.status, unchanged.body]).toEqual([200, state]);
+    expect([unchanged.status, unchanged.body]).toEqual([200, parked.body]);
     expect((await api.call('POST', `/v1/sessions/${id}/messages`, { body: { message: 'Shorter' } })).status).toBe(202);
     const changed = await api.call<ErrorBody>('GET', `/v1/sessions/${id}`);
     expect([changed.status, changed.body.error.code]).toEqual([503, 'worker_unavailable']);

@@ -36,7 +36,7 @@ async function queuedAt(h: SessionHarness, handle: SessionHandle, position: numb
   return eventually(async () => {
     const state = await h.state(handle);
     return state.phase === 'queued' && state.queue?.position === position ? state : undefined;
-  }, { what: `${handle.workflowId} queued at position ${position}` });
+  }, { what: `${handle.workflowId} queued at position ${position}`, timeoutMs: 30_000 });
 }
 
 test('a session waits in `queued` while the slots are held, and gets one when a holder ends', async () => {
