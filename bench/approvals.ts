@@ -5,7 +5,7 @@
  * response time. Once all at once, then one at a time.
  */
 import { approveSignal } from '../src/contract/session';
-import { simulatorSessions, sleep, startStack, stats, until, type BenchContext, type Figure, type Stack } from './harness';
+import { simulatorSessions, sleep, startStack, stats, until, type BenchContext, type Figure, type Stack, type Stats } from './harness';
 
 const SCENARIO = 'approvals';
 // Thinking takes 10 ms at 1000x; the render takes an hour of simulated time, so nothing finishes.
@@ -88,45 +88,25 @@ export async function approvalsScenario(ctx: BenchContext): Promise<Figure[]> {
     const refused = [...all.api, ...single.api].filter((r) => r.status !== 200).length;
     if (refused) ctx.log(`approvals: ${refused} API approvals did not answer 200`);
 
-    const concurrentApi = stats(receiptMs(all.api));
-    const concurrentRaw = stats(receiptMs(all.signal));
-    const concurrentResponse = stats(responseMs(all.api));
-    const singleApi = stats(receiptMs(single.api));
-    const singleRaw = stats(receiptMs(single.signal));
-    const singleResponse = stats(responseMs(single.api));
+    /** A figure held to a target on the difference (or ratio) of its median and its baseline's. */
+    const figure = (name: string, value: Stats, baseline: { name: string; value: Stats }, target: string, actual: (v: number, b: number) => number, limit: number): Figure => ({
+      scenario: SCENARIO,
+      name,
+      unit: 'ms',
+      value,
+      baseline,
+      target: { text: target, actual: actual(value.median, baseline.value.median), met: actual(value.median, baseline.value.median) <= limit },
+    });
+    const ratio = (v: number, b: number) => v / b;
+    const over = (v: number, b: number) => v - b;
+    const receipt = (rows: { id: string; sentAt: number }[]) => stats(receiptMs(rows));
+    const raw = (rows: { id: string; sentAt: number }[]) => ({ name: 'raw Temporal signal', value: receipt(rows) });
+    const heygen = (rows: { id: string; sentAt: number }[]) => ({ name: 'HeyGen receipt (API)', value: receipt(rows) });
     return [
-      {
-        scenario: SCENARIO,
-        name: `${concurrent} concurrent approvals: request → HeyGen has it (API)`,
-        unit: 'ms',
-        value: concurrentApi,
-        baseline: { name: 'raw Temporal signal', value: concurrentRaw },
-        target: { text: 'median ≤ 1.1 × raw signal', actual: concurrentApi.median / concurrentRaw.median, met: concurrentApi.median <= 1.1 * concurrentRaw.median },
-      },
-      {
-        scenario: SCENARIO,
-        name: `${concurrent} concurrent approvals: API response`,
-        unit: 'ms',
-        value: concurrentResponse,
-        baseline: { name: 'HeyGen receipt (API)', value: concurrentApi },
-        target: { text: 'median ≤ HeyGen receipt + 50 ms', actual: concurrentResponse.median - concurrentApi.median, met: concurrentResponse.median <= concurrentApi.median + 50 },
-      },
-      {
-        scenario: SCENARIO,
-        name: 'one at a time: request → HeyGen has it (API)',
-        unit: 'ms',
-        value: singleApi,
-        baseline: { name: 'raw Temporal signal', value: singleRaw },
-        target: { text: 'median ≤ raw signal + 10 ms', actual: singleApi.median - singleRaw.median, met: singleApi.median <= singleRaw.median + 10 },
-      },
-      {
-        scenario: SCENARIO,
-        name: 'one at a time: API response',
-        unit: 'ms',
-        value: singleResponse,
-        baseline: { name: 'HeyGen receipt (API)', value: singleApi },
-        target: { text: 'median ≤ HeyGen receipt + 50 ms', actual: singleResponse.median - singleApi.median, met: singleResponse.median <= singleApi.median + 50 },
-      },
+      figure(`${concurrent} concurrent approvals: request → HeyGen has it (API)`, receipt(all.api), raw(all.signal), 'median ≤ 1.1 × raw signal', ratio, 1.1),
+      figure(`${concurrent} concurrent approvals: API response`, stats(responseMs(all.api)), heygen(all.api), 'median ≤ HeyGen receipt + 50 ms', over, 50),
+      figure('one at a time: request → HeyGen has it (API)', receipt(single.api), raw(single.signal), 'median ≤ raw signal + 10 ms', over, 10),
+      figure('one at a time: API response', stats(responseMs(single.api)), heygen(single.api), 'median ≤ HeyGen receipt + 50 ms', over, 50),
     ];
   } finally {
     await stack.close();

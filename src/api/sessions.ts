@@ -226,7 +226,7 @@ export class SessionsService {
    * decision it is known without asking Temporal: a decision costs the signal and the update only.
    */
   private async decidable(principal: Principal, id: string): Promise<SessionHandle> {
-    if (principal.session !== null && principal.session !== id) throw new ApiError('forbidden', 'This review link is for another session.');
+    refuseOtherSessionsLink(principal, id);
     const known = this.tenants.get(id);
     if (known !== undefined) {
       if (principal.session === null && !canSee(principal, known)) throw notFound();
@@ -403,8 +403,7 @@ export class SessionsService {
 
   /** The session, if it exists, is a video agent session and belongs to the caller's tenant. */
   private async owned(principal: Principal, id: string): Promise<{ handle: SessionHandle; description: WorkflowExecutionDescription }> {
-    // A review link opens the one session it was minted for (by someone who could see it), no other.
-    if (principal.session !== null && principal.session !== id) throw new ApiError('forbidden', 'This review link is for another session.');
+    refuseOtherSessionsLink(principal, id);
     const handle = this.client.workflow.getHandle<VideoAgentSessionWorkflow>(id);
     const description = await this.call(() => handle.describe());
     const tenant = description.typedSearchAttributes.get(VideoAgentTenant) ?? null;
@@ -465,6 +464,11 @@ export class SessionsService {
   async settle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
   }
+}
+
+/** A review link opens the one session it was minted for (by someone who could see it), no other. */
+function refuseOtherSessionsLink(principal: Principal, id: string): void {
+  if (principal.session !== null && principal.session !== id) throw new ApiError('forbidden', 'This review link is for another session.');
 }
 
 export const newRequestId = () => `req-${randomUUID()}`;
