@@ -14,7 +14,7 @@ import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { HeyGenClient } from '../heygen/client';
 import { HeyGenApiError } from '../heygen/errors';
-import type { FileInput, Session, Video } from '../contract/heygen';
+import type { FileInput, Resource, Session, Video } from '../contract/heygen';
 import type { Logger } from '../logging';
 import { HEYGEN_FAILURE } from '../contract/failures';
 import type { ResourceInfo, SessionFile, VideoInfo } from '../contract/session';
@@ -66,6 +66,65 @@ export interface SessionSnapshot {
   /** Messages at or after `messagesSince` (unix seconds), oldest first. */
   messages: SnapshotMessage[];
 }
+
+/** How a follow spaces its reads (ms). */
+export interface FollowSchedule {
+  /** The first wait; each read multiplies it by `backoff`, up to `max`. */
+  initial: number;
+  backoff: number;
+  max: number;
+  /**
+   * Pace the reads by the progress: once it is seen rising, the next read comes when the pace says it
+   * reaches 100, within `initial` and `max`, so the end is read soon after it comes (at most `initial`
+   * after, when the pace holds) and the stretch before costs few reads.
+   */
+  towardEnd: boolean;
+}
+
+/** A progress reading: when (ms) and how far (0-100). */
+export interface ProgressSample {
+  at: number;
+  progress: number;
+}
+
+export interface FollowInput {
+  sessionId: string;
+  /** Unix seconds: messages at or after it are returned (see {@link SessionSnapshot}). */
+  messagesSince: number;
+  /** Model messages the workflow already has from the second `messagesSince`. */
+  modelMessagesAtCursor: number;
+  /** Statuses that mean "nothing new yet": any other status ends the follow. */
+  quietStatuses: string[];
+  /** HeyGen's status as the workflow last saw it: a change from it into a pause ends the follow too. */
+  lastStatus: string;
+  /** A rise of the progress by this much over `reportedProgress` ends the follow (so readers see it). */
+  progressStep: number;
+  reportedProgress: number;
+  /** Ms since the epoch: the follow returns its last read by then. */
+  until: number;
+  /** Read at once (after a webhook, or a retry) rather than after the first wait. */
+  readFirst: boolean;
+  schedule: FollowSchedule;
+  /** Where the last follow of this stretch left off, so the pace carries on. */
+  interval?: number;
+  pace?: ProgressSample;
+  last?: ProgressSample;
+}
+
+export interface FollowResult {
+  snapshot: SessionSnapshot;
+  /** HeyGen reads made by this follow. */
+  reads: number;
+  /** Every status those reads saw, in order of first sight. */
+  statusesSeen: string[];
+  interval: number;
+  /** The first reading of the stretch, and the last. */
+  pace: ProgressSample | null;
+  last: ProgressSample;
+}
+
+/** One storyboard resource as read: ready, or why not (`transient`: it may still come). */
+export type ResourceRead = { resourceId: string; resource: ResourceInfo } | { resourceId: string; error: string; transient: boolean };
 
 export interface SendMessageInput {
   sessionId: string;
@@ -151,6 +210,18 @@ function toSnapshotMessage(message: Session['messages'][number]): SnapshotMessag
   };
 }
 
+function toResourceInfo(resource: Resource): ResourceInfo {
+  return {
+    resourceId: resource.resource_id,
+    status: 'ready',
+    type: resource.resource_type,
+    url: resource.url,
+    thumbnailUrl: resource.thumbnail_url,
+    previewUrl: resource.preview_url,
+    note: null,
+  };
+}
+
 export function toVideoDetails(video: Video): VideoDetails {
   return {
     videoId: video.id,
@@ -165,6 +236,46 @@ export function toVideoDetails(video: Video): VideoDetails {
     failureCode: video.failure_code,
     failureMessage: video.failure_message,
   };
+}
+
+/** Resource reads that fail for a passing reason are tried this often in all before the image is left `loading`. */
+const RESOURCE_READ_ATTEMPTS = 3;
+
+function toSessionSnapshot(session: Session, since: number): SessionSnapshot {
+  return {
+    status: session.status,
+    progress: session.progress,
+    title: session.title,
+    videoId: session.video_id,
+    messages: session.messages
+      .filter((message) => message.created_at === null || message.created_at >= since)
+      .reverse()
+      .map(toSnapshotMessage),
+  };
+}
+
+const WORKING_STATUSES = ['thinking', 'generating'];
+
+/** Whether a read says something the workflow must act on or show. */
+function followEnds(input: FollowInput, session: Session, previousStatus: string): boolean {
+  if (!input.quietStatuses.includes(session.status)) return true;
+  if (session.status !== previousStatus && !WORKING_STATUSES.includes(session.status)) return true;
+  if (session.progress >= input.reportedProgress + input.progressStep) return true;
+  const model = session.messages.filter((m) => m.role === 'model' && m.created_at !== null);
+  if (model.some((m) => m.created_at! > input.messagesSince)) return true;
+  return model.filter((m) => m.created_at === input.messagesSince).length > input.modelMessagesAtCursor;
+}
+
+/** The wait after a reading: backing off, or, once the progress rises, until the pace says it reaches 100. */
+export function nextFollowWait(schedule: FollowSchedule, interval: number, pace: ProgressSample | null | undefined, latest: ProgressSample): number {
+  if (!schedule.towardEnd || !pace || latest.progress <= pace.progress || latest.at <= pace.at) return interval;
+  const perMs = (latest.progress - pace.progress) / (latest.at - pace.at);
+  return Math.min(Math.max((100 - latest.progress) / perMs, schedule.initial), schedule.max);
+}
+
+function describeReadError(error: unknown): { error: string; transient: boolean } {
+  if (error instanceof HeyGenApiError) return { error: error.message, transient: error.retry !== 'not_retryable' };
+  return { error: error instanceof Error ? error.message : String(error), transient: true };
 }
 
 export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenActivityDeps) {
@@ -194,17 +305,68 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
     /** `GET /v3/video-agents/{id}`, keeping only messages at or after `messagesSince`. */
     async getHeyGenSession(input: { sessionId: string; messagesSince?: number }): Promise<SessionSnapshot> {
       const session = await heygenCall((signal) => heygen.getSession(input.sessionId, { signal }));
-      const since = input.messagesSince ?? 0;
-      return {
-        status: session.status,
-        progress: session.progress,
-        title: session.title,
-        videoId: session.video_id,
-        messages: session.messages
-          .filter((message) => message.created_at === null || message.created_at >= since)
-          .reverse()
-          .map(toSnapshotMessage),
-      };
+      return toSessionSnapshot(session, input.messagesSince ?? 0);
+    },
+
+    /**
+     * Follows a session while HeyGen works: reads its status on a backing-off schedule (paced by the
+     * progress near the end) and returns at the first read worth the workflow's attention, or by
+     * `until`. The reads between cost no workflow history; the heartbeat carries the activity through
+     * the waits, and a cancellation (a webhook said to look now) ends a wait at once.
+     */
+    async followHeyGenSession(input: FollowInput): Promise<FollowResult> {
+      const context = Context.current();
+      const retried = activityInfo().attempt > 1;
+      let interval = input.interval ?? input.schedule.initial;
+      let pace = input.pace ?? null;
+      let reads = 0;
+      let previousStatus = input.lastStatus;
+      const statusesSeen = new Set<string>();
+      return heygenCall(async (signal) => {
+        if (!input.readFirst && !retried) {
+          const wait = input.last ? nextFollowWait(input.schedule, interval, pace, input.last) - (Date.now() - input.last.at) : interval;
+          await context.sleep(Math.min(Math.max(wait, 0), Math.max(input.until - Date.now(), 0)));
+        }
+        for (;;) {
+          const session = await heygen.getSession(input.sessionId, { signal });
+          reads++;
+          statusesSeen.add(session.status);
+          const latest = { at: Date.now(), progress: session.progress };
+          pace ??= latest;
+          if (followEnds(input, session, previousStatus) || Date.now() >= input.until) {
+            return { snapshot: toSessionSnapshot(session, input.messagesSince), reads, statusesSeen: [...statusesSeen], interval, pace, last: latest };
+          }
+          previousStatus = session.status;
+          const wait = nextFollowWait(input.schedule, interval, pace, latest);
+          interval = Math.min(interval * input.schedule.backoff, input.schedule.max);
+          await context.sleep(Math.min(wait, Math.max(input.until - Date.now(), 0)));
+        }
+      });
+    },
+
+    /**
+     * A checkpoint's storyboard resources in one activity. Each is read on its own, a passing failure
+     * tried again a couple of times; what still fails is reported per resource, never thrown, so one bad
+     * image never holds up the rest.
+     */
+    async getHeyGenResources(input: { sessionId: string; resourceIds: string[] }): Promise<ResourceRead[]> {
+      const context = Context.current();
+      return heygenCall((signal) =>
+        Promise.all(
+          input.resourceIds.map(async (resourceId): Promise<ResourceRead> => {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                return { resourceId, resource: toResourceInfo(await heygen.getResource(input.sessionId, resourceId, { signal })) };
+              } catch (error) {
+                const failure = describeReadError(error);
+                if (!failure.transient || attempt >= RESOURCE_READ_ATTEMPTS || signal.aborted) return { resourceId, ...failure };
+                const retryAfter = error instanceof HeyGenApiError ? error.retryAfterMs : undefined;
+                await context.sleep(Math.min(retryAfter ?? 1_000 * 2 ** (attempt - 1), 5_000));
+              }
+            }
+          }),
+        ),
+      );
     },
 
     /**
@@ -243,16 +405,7 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
 
     /** One storyboard resource (each image is its own retried read, so one bad image never holds up the rest). */
     async getHeyGenResource(input: { sessionId: string; resourceId: string }): Promise<ResourceInfo> {
-      const resource = await heygenCall((signal) => heygen.getResource(input.sessionId, input.resourceId, { signal }));
-      return {
-        resourceId: resource.resource_id,
-        status: 'ready',
-        type: resource.resource_type,
-        url: resource.url,
-        thumbnailUrl: resource.thumbnail_url,
-        previewUrl: resource.preview_url,
-        note: null,
-      };
+      return toResourceInfo(await heygenCall((signal) => heygen.getResource(input.sessionId, input.resourceId, { signal })));
     },
 
     /** `POST .../stop`. A session HeyGen no longer knows or has already finished counts as stopped. */

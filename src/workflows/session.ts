@@ -17,7 +17,18 @@
  */
 import * as wf from '@temporalio/workflow';
 import { z } from 'zod';
-import type { GovernorActivities, HeyGenActivities, NotifyActivities, SessionSnapshot, SnapshotMessage, VideoDetails } from '../activities';
+import type {
+  FollowInput,
+  FollowResult,
+  GovernorActivities,
+  HeyGenActivities,
+  NotifyActivities,
+  ProgressSample,
+  ResourceRead,
+  SessionSnapshot,
+  SnapshotMessage,
+  VideoDetails,
+} from '../activities';
 import { formatDuration } from '../contract/duration';
 import { HEYGEN_FAILURE, SESSION_FAILURE } from '../contract/failures';
 import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from '../contract/governor';
@@ -87,6 +98,23 @@ const STOP_RETRY_WINDOW_MS = 24 * 3_600_000;
 const QUICK_ATTEMPTS = 4;
 /** Backoff cap of the patient retries (one minute, so a recovered HeyGen is noticed within one). */
 const PATIENT_MAX_INTERVAL = '1 minute';
+/** Marks sessions that follow HeyGen through one activity per stretch (not one activity and timer per read). */
+const FOLLOW_IN_ACTIVITY = 'follow-in-activity';
+/** One follow activity returns after this at the latest, whatever it saw. */
+const FOLLOW_STRETCH_MAX_MS = 30 * 60_000;
+/** On top of a follow's stretch: the time its last read may take. */
+const FOLLOW_READ_ALLOWANCE_MS = 2 * 60_000;
+/** The state's progress is at most this many points behind HeyGen's while it works. */
+const FOLLOW_PROGRESS_STEP = 20;
+/** One stretch of HeyGen working in one status: where its follows left off. */
+interface Stretch {
+  status: string;
+  interval?: number;
+  pace?: ProgressSample;
+  last?: ProgressSample;
+}
+/** Marks sessions that read a checkpoint's images in one activity. */
+const RESOURCES_IN_ONE_ACTIVITY = 'resources-in-one-activity';
 
 /** What one run hands the next at continue-as-new. */
 export interface CarriedState {
@@ -507,8 +535,84 @@ class SessionRun {
     this.setPhase(created.status === 'generating' ? 'generating' : 'thinking');
   }
 
-  /** Polls while HeyGen works, until a checkpoint, completion or failure. */
+  /** Follows HeyGen while it works, until a checkpoint, completion or failure. */
   private async followWhileWorking(): Promise<void> {
+    // Sessions started before the follow activity existed keep reading through workflow timers.
+    if (!wf.patched(FOLLOW_IN_ACTIVITY)) return this.followWithTimers();
+    let stretch: Stretch = { status: this.state.heygenStatus ?? '' };
+    let readFirst = false;
+    for (;;) {
+      const followed = await this.followOnce(readFirst, stretch);
+      if (!followed) {
+        readFirst = true; // a webhook said something happened: read at once
+        continue;
+      }
+      readFirst = false;
+      const { snapshot } = followed;
+      const { interval, pace, last } = followed;
+      stretch = snapshot.status === stretch.status ? { status: snapshot.status, interval, pace: pace ?? undefined, last } : { status: snapshot.status };
+      // HeyGen went back to work after our message: whatever pause comes next is its answer.
+      if (followed.statusesSeen.some((status) => status === 'thinking' || status === 'generating')) this.awaitingReplyAfterSeq = null;
+      if (await this.settleOnSnapshot(snapshot, this.absorb(snapshot))) return;
+      if (this.phaseDeadlinePassed()) return this.failPhaseTimedOut();
+      await this.continueAsNewIfSuggested();
+    }
+  }
+
+  /**
+   * One follow activity, until it returns or a webhook pokes (then null, the activity cancelled). Its
+   * reads cost no history: one activity stands for all the reads of a stretch.
+   */
+  private async followOnce(readFirst: boolean, stretch: Stretch): Promise<FollowResult | null> {
+    const generating = this.state.phase === 'generating';
+    const calledBack = generating && this.callsBack;
+    const until = Math.min(this.phaseDeadline(), Date.now() + FOLLOW_STRETCH_MAX_MS);
+    const quietStatuses = [this.state.phase];
+    // Right after our message HeyGen may still show the old checkpoint: quiet too, until it replies.
+    if (this.awaitingReplyAfterSeq !== null) quietStatuses.push(...CHECKPOINT_PHASES);
+    const atCursor = this.state.messages.filter((m) => m.role === 'model' && m.createdAt !== null && Date.parse(m.createdAt) === this.cursor * 1000).length;
+    const input: FollowInput = {
+      sessionId: this.sessionId(),
+      messagesSince: this.cursor,
+      modelMessagesAtCursor: atCursor,
+      quietStatuses,
+      lastStatus: this.state.heygenStatus ?? this.state.phase,
+      progressStep: FOLLOW_PROGRESS_STEP,
+      reportedProgress: this.state.progress ?? 0,
+      until,
+      readFirst,
+      schedule: {
+        // HeyGen calls back when a render ends: reads while rendering are then only a safety net.
+        initial: calledBack ? this.timing.pollWhileCalledBack : this.timing.pollInitial,
+        backoff: this.timing.pollBackoff,
+        max: calledBack ? Math.max(this.timing.pollMax, this.timing.pollWhileCalledBack) : this.timing.pollMax,
+        towardEnd: !calledBack,
+      },
+      interval: stretch.interval,
+      pace: stretch.pace,
+      last: stretch.last,
+    };
+    this.poked = false;
+    return wf.CancellationScope.cancellable(async () => {
+      const follow = this.callHeyGen('followHeyGenSession', [input], {
+        kind: 'read',
+        deadline: this.phaseDeadline(),
+        what: generating ? 'following the render' : 'following the agent',
+        startToCloseTimeout: until - Date.now() + FOLLOW_READ_ALLOWANCE_MS,
+      });
+      const poked = wf.condition(() => this.poked).then(() => null);
+      try {
+        return await Promise.race([follow, poked]);
+      } finally {
+        follow.catch(() => undefined);
+        poked.catch(() => undefined);
+        wf.CancellationScope.current().cancel();
+      }
+    });
+  }
+
+  /** Before the follow activity: one read activity per poll, a durable timer between. */
+  private async followWithTimers(): Promise<void> {
     let interval = this.timing.pollInitial;
     let lastStatus = this.state.heygenStatus;
     for (;;) {
@@ -520,43 +624,59 @@ class SessionRun {
       const replied = this.absorb(snapshot);
       if (snapshot.status !== lastStatus) interval = this.timing.pollInitial;
       lastStatus = snapshot.status;
-
-      const status = snapshot.status;
-      if (status === 'failed') return this.failFromHeyGen(snapshot);
-      if (status === 'completed') return this.setPhase('finalizing');
-      if (status === 'reviewing' || status === 'waiting_for_input') {
-        this.unknownStatusCount = 0;
-        // Right after our message HeyGen may still show the old checkpoint: wait for its reply.
-        if (this.awaitingReplyAfterSeq === null || replied) {
-          this.awaitingReplyAfterSeq = null;
-          // The packet first: a session is `reviewing` for its readers only once there is something to review.
-          await this.buildReviewPacket(status === 'reviewing' ? 'storyboard' : 'question');
-          this.setPhase(status);
-          if (!this.holdSlotWhileParked) await this.releaseSlot('parked at a checkpoint');
-          return;
-        }
-      } else if (status === 'thinking' || status === 'generating') {
-        this.unknownStatusCount = 0;
-        this.awaitingReplyAfterSeq = null;
-        if (this.state.phase !== status) this.setPhase(status);
-      } else if (++this.unknownStatusCount >= this.timing.unknownStatusLimit) {
-        return this.fail(`HeyGen reported the unknown status "${status}" ${this.unknownStatusCount} times in a row`, SESSION_FAILURE.unknownStatus);
-      } else {
-        wf.log.warn('HeyGen reported an unknown status; carrying on', { status, times: this.unknownStatusCount });
-      }
+      if (await this.settleOnSnapshot(snapshot, replied)) return;
 
       const remaining = this.phaseDeadline() - Date.now();
-      if (remaining <= 0) {
-        const what = this.state.phase === 'generating' ? 'rendering the video' : 'thinking';
-        return this.fail(`HeyGen was still ${what} after ${formatDuration(this.phaseLimit())}; the session was stopped`, SESSION_FAILURE.timedOut);
-      }
+      if (remaining <= 0) return this.failPhaseTimedOut();
       await this.continueAsNewIfSuggested();
       this.poked = false;
-      // HeyGen calls back when a render ends: reads while rendering are then only a safety net.
       const wait = this.state.phase === 'generating' && this.callsBack ? Math.max(interval, this.timing.pollWhileCalledBack) : interval;
       await wf.condition(() => this.poked, Math.min(wait, remaining), { summary: 'wait for the next HeyGen status read' });
       interval = Math.min(interval * this.timing.pollBackoff, this.timing.pollMax);
     }
+  }
+
+  /** Acts on a read of HeyGen's status; true when following is over (a checkpoint, the end, a failure). */
+  private async settleOnSnapshot(snapshot: SessionSnapshot, replied: boolean): Promise<boolean> {
+    const status = snapshot.status;
+    if (status === 'failed') {
+      await this.failFromHeyGen(snapshot);
+      return true;
+    }
+    if (status === 'completed') {
+      this.setPhase('finalizing');
+      return true;
+    }
+    if (status === 'reviewing' || status === 'waiting_for_input') {
+      this.unknownStatusCount = 0;
+      // Right after our message HeyGen may still show the old checkpoint: wait for its reply.
+      if (this.awaitingReplyAfterSeq === null || replied) {
+        this.awaitingReplyAfterSeq = null;
+        // The packet first: a session is `reviewing` for its readers only once there is something to review.
+        await this.buildReviewPacket(status === 'reviewing' ? 'storyboard' : 'question');
+        this.setPhase(status);
+        if (!this.holdSlotWhileParked) await this.releaseSlot('parked at a checkpoint');
+        return true;
+      }
+    } else if (status === 'thinking' || status === 'generating') {
+      this.unknownStatusCount = 0;
+      this.awaitingReplyAfterSeq = null;
+      if (this.state.phase !== status) this.setPhase(status);
+    } else if (++this.unknownStatusCount >= this.timing.unknownStatusLimit) {
+      this.fail(`HeyGen reported the unknown status "${status}" ${this.unknownStatusCount} times in a row`, SESSION_FAILURE.unknownStatus);
+    } else {
+      wf.log.warn('HeyGen reported an unknown status; carrying on', { status, times: this.unknownStatusCount });
+    }
+    return false;
+  }
+
+  private phaseDeadlinePassed(): boolean {
+    return Date.now() >= this.phaseDeadline();
+  }
+
+  private failPhaseTimedOut(): never {
+    const what = this.state.phase === 'generating' ? 'rendering the video' : 'thinking';
+    return this.fail(`HeyGen was still ${what} after ${formatDuration(this.phaseLimit())}; the session was stopped`, SESSION_FAILURE.timedOut);
   }
 
   private phaseLimit(): number {
@@ -629,6 +749,12 @@ class SessionRun {
       deadline: iso(now + this.input.review.timeout),
     };
     this.state.review = packet;
+    if (resourceIds.length > 0 && wf.patched(RESOURCES_IN_ONE_ACTIVITY)) {
+      const reads = await this.quickReads.getHeyGenResources({ sessionId: this.sessionId(), resourceIds });
+      for (const read of reads) this.fillFromRead(packet, read);
+      this.touch();
+      return;
+    }
     const reads = await Promise.allSettled(
       resourceIds.map((resourceId) => this.quickReads.getHeyGenResource({ sessionId: this.sessionId(), resourceId })),
     );
@@ -643,6 +769,16 @@ class SessionRun {
       }
     });
     this.touch();
+  }
+
+  private fillFromRead(packet: ReviewPacket, read: ResourceRead): void {
+    if ('resource' in read) return this.fillResource(packet, read.resource);
+    if (read.transient) {
+      this.fillResource(packet, pendingResource(read.resourceId, 'loading', `HeyGen did not answer yet (${read.error}); retrying`));
+      this.loadImageLater(packet, read.resourceId);
+    } else {
+      this.fillResource(packet, pendingResource(read.resourceId, 'unavailable', read.error));
+    }
   }
 
   /** Keeps reading one image until it arrives, the review deadline passes or the checkpoint is over. Never throws. */
@@ -810,10 +946,17 @@ class SessionRun {
   private async callHeyGen<K extends keyof HeyGenActivities>(
     name: K,
     args: Parameters<HeyGenActivities[K]>,
-    options: { kind: HeyGenCallKind; deadline: number; what: string; onDeadline?: 'fail' | 'expire' },
+    options: { kind: HeyGenCallKind; deadline: number; what: string; onDeadline?: 'fail' | 'expire'; startToCloseTimeout?: number },
   ): Promise<Awaited<ReturnType<HeyGenActivities[K]>>> {
     type Call = (...a: Parameters<HeyGenActivities[K]>) => Promise<Awaited<ReturnType<HeyGenActivities[K]>>>;
-    const quick = (options.kind === 'write' ? this.quickWrites : this.quickReads)[name] as unknown as Call;
+    const { kind, startToCloseTimeout } = options;
+    const quickActivities =
+      startToCloseTimeout === undefined
+        ? kind === 'write'
+          ? this.quickWrites
+          : this.quickReads
+        : wf.proxyActivities<HeyGenActivities>({ ...this.activityOptions(kind), startToCloseTimeout, retry: { ...this.retryPolicy(), maximumAttempts: QUICK_ATTEMPTS } });
+    const quick = quickActivities[name] as unknown as Call;
     let patientArgs = args;
     const firstAttemptAt = Date.now();
     try {
@@ -831,7 +974,7 @@ class SessionRun {
     const remaining = options.deadline - Date.now();
     try {
       if (remaining <= 0) throw new Error('deadline already passed');
-      const patient = this.patientActivities(options.kind, remaining)[name] as unknown as Call;
+      const patient = this.patientActivities(kind, remaining, startToCloseTimeout)[name] as unknown as Call;
       const result = await patient(...patientArgs);
       this.markReachable();
       return result;
@@ -843,9 +986,10 @@ class SessionRun {
     }
   }
 
-  private patientActivities(kind: HeyGenCallKind, withinMs: number): HeyGenActivities {
+  private patientActivities(kind: HeyGenCallKind, withinMs: number, startToCloseTimeout?: number): HeyGenActivities {
     return wf.proxyActivities<HeyGenActivities>({
       ...this.activityOptions(kind),
+      ...(startToCloseTimeout === undefined ? {} : { startToCloseTimeout }),
       scheduleToCloseTimeout: Math.max(withinMs, 1_000),
       retry: { ...this.retryPolicy(), initialInterval: '2s', maximumInterval: PATIENT_MAX_INTERVAL },
     });

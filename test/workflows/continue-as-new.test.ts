@@ -1,5 +1,5 @@
 /**
- * Continue-as-new: on a server that suggests it after 60 history events, a long-polled session hands
+ * Continue-as-new: on a server that suggests it after 30 history events (few enough for a follow or two), a long-polled session hands
  * its whole state from run to run and, to its users, nothing changes: the same id, one HeyGen session,
  * one approval, a complete message history.
  */
@@ -17,7 +17,7 @@ let h: SessionHarness;
 beforeAll(async () => {
   server = await startDevServer({
     cliPath: process.env.TEMPORAL_CLI_PATH!,
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 },
   });
   h = await startSessionHarness({ address: server.address, env: { HEYGEN_MAX_CONCURRENT: '1' } });
 });

@@ -1,7 +1,10 @@
 /**
  * Histories recorded from real runs (test/fixtures/histories/session-*.json and governor-*.json, written
- * by `RECORD_HISTORIES=1 npx jest test/workflows/session.test.ts test/workflows/governor.test.ts`) replay
- * against the current workflow code. A change that would break running sessions fails here before it ships.
+ * by `RECORD_HISTORIES=1 npx jest test/workflows test/api/notifications.test.ts test/api/webhooks.test.ts`)
+ * replay against the current workflow code. A change that would break running sessions fails here before
+ * it ships. Histories of an older shape stay beside them in a folder of their own
+ * (polled-with-timers/: sessions started before the follow activity), so sessions of every shape still
+ * in flight keep replaying.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,8 +16,9 @@ const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
 
 test('every recorded session history replays deterministically', async () => {
   installTemporalRuntime(testLogger);
-  const files = (await readdir(HISTORIES)).filter((file) => /^(session|governor)-.*\.json$/.test(file)).sort();
+  const files = (await readdir(HISTORIES, { recursive: true })).filter((file) => /^(.+\/)?(session|governor)-[^/]*\.json$/.test(file)).sort();
   expect(files.filter((file) => file.startsWith('session-')).length).toBeGreaterThanOrEqual(11);
+  expect(files.filter((file) => file.startsWith('polled-with-timers/session-')).length).toBeGreaterThanOrEqual(11);
   expect(files.filter((file) => file.startsWith('governor-')).length).toBeGreaterThanOrEqual(2);
   const histories = await Promise.all(
     files.map(async (file) => ({ workflowId: file.replace(/\.json$/, ''), history: JSON.parse(await readFile(path.join(HISTORIES, file), 'utf8')) as unknown })),
