@@ -74,3 +74,17 @@ test('the leaf helpers import only contract, config and each other', () => {
 test("only npm start's entry point reads the whole service's configuration", () => {
   expect(imports.filter((i) => i.to === 'service-config').map((i) => i.from)).toEqual(['main']);
 });
+
+test('workflow code never loads zod: every module it imports is evaluated again for each cached workflow', () => {
+  // Runtime (not type-only) imports reachable from the workflows' entry point.
+  const reached = new Set<string>();
+  const visit = (module: string) => {
+    if (reached.has(module)) return;
+    reached.add(module);
+    for (const i of imports) if (i.from === module && !i.typeOnly) visit(i.to);
+  };
+  visit('workflows/index');
+  for (const file of sourceFiles(path.join(SRC, 'workflows'))) visit(path.relative(SRC, file).replace(/\.ts$/, ''));
+  const withZod = [...reached].filter((module) => /from 'zod'/.test(readFileSync(path.join(SRC, `${module}.ts`), 'utf8')));
+  expect({ reached: reached.size > 5, withZod }).toEqual({ reached: true, withZod: [] });
+});

@@ -3,7 +3,7 @@
  * reads nothing of the worker's: no HeyGen key, no governor settings.
  */
 import { z } from 'zod';
-import { SessionTimingOverridesSchema } from '../contract/session';
+import { SessionTimingOverridesSchema } from '../contract/session-schemas';
 import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt } from '../config/env';
 import { tokensEnv } from '../config/tokens';
 import { reviewLinksEnv, reviewLinksSection } from '../config/review-links';

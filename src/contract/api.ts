@@ -3,7 +3,9 @@
  * once; Fastify validates with them and the OpenAPI document at /openapi.json is generated from them.
  */
 import { z } from 'zod';
-import { ApproveSignalSchema, DurationSchema, PHASES, SendMessageSignalSchema, SessionRequestSchema, SessionStateSchema, VideoInfoSchema } from './session';
+import { PHASES } from './session';
+import { ApproveSignalSchema, DurationSchema, SendMessageSignalSchema, SessionRequestSchema } from './session-schemas';
+import { SessionStateSchema, VideoInfoSchema } from './session-state';
 
 export const SessionIdSchema = z
   .string()

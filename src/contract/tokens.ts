@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { jsonText } from './json-text';
-import { NotifyUrlSchema } from './session';
+import { NotifyUrlSchema } from './session-schemas';
 
 export const SCOPES = ['sessions:create', 'sessions:read', 'sessions:review', 'sessions:stop', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];

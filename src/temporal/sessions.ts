@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
 import { formatDuration } from '../contract/duration';
-import { SESSION_WORKFLOW_TYPE, SessionInputSchema, summarizePrompt, type SessionInput, type VideoAgentSessionWorkflow } from '../contract/session';
+import { SESSION_WORKFLOW_TYPE, summarizePrompt, type SessionInput, type VideoAgentSessionWorkflow } from '../contract/session';
+import { SessionInputSchema } from '../contract/session-schemas';
 
 export type SessionHandle = WorkflowHandle<VideoAgentSessionWorkflow>;
 

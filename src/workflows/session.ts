@@ -16,7 +16,6 @@
  * Every HeyGen write carries an Idempotency-Key derived from this execution.
  */
 import * as wf from '@temporalio/workflow';
-import { z } from 'zod';
 import type {
   FollowInput,
   FollowResult,
@@ -34,23 +33,26 @@ import { HEYGEN_FAILURE, SESSION_FAILURE } from '../contract/failures';
 import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from '../contract/governor';
 import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
 import {
+  checkApproveSignal,
+  checkDecisionOutcomeInput,
+  checkHeygenEventSignal,
+  checkSendMessageSignal,
+  checkSessionInput,
+  describeProblems,
+  resolveTiming,
+} from '../contract/session-checks';
+import {
   sessionLinks,
   type NotificationDelivery,
   type NotifyEvent,
   approveSignal,
   decisionOutcomeUpdate,
-  DecisionOutcomeInputSchema,
   type DecisionOutcome,
   heygenEventSignal,
   sendMessageSignal,
   stateQuery,
-  ApproveSignalSchema,
   CHECKPOINT_PHASES,
   FINAL_PHASES,
-  HeygenEventSignalSchema,
-  resolveTiming,
-  SendMessageSignalSchema,
-  SessionInputSchema,
   summarizePrompt,
   type Action,
   type ApproveSignal,
@@ -314,11 +316,14 @@ class SessionRun {
     wf.setHandler(approveSignal, (raw) => this.onDecision('approve', raw));
     wf.setHandler(sendMessageSignal, (raw) => this.onDecision('message', raw));
     wf.setHandler(decisionOutcomeUpdate, ({ requestId }) => this.decisionOutcome(requestId), {
-      validator: (input) => void DecisionOutcomeInputSchema.parse(input),
+      validator: (input) => {
+        const checked = checkDecisionOutcomeInput(input);
+        if (!checked.ok) throw new Error(`invalid decisionOutcome input: ${describeProblems(checked.problems)}`);
+      },
     });
     wf.setHandler(heygenEventSignal, (raw) => {
-      const parsed = HeygenEventSignalSchema.safeParse(raw);
-      wf.log.info('HeyGen event hint', { eventType: parsed.success ? parsed.data?.eventType : undefined });
+      const parsed = checkHeygenEventSignal(raw);
+      wf.log.info('HeyGen event hint', { eventType: parsed.ok ? parsed.value?.eventType : undefined });
       this.poked = true;
     });
     wf.setHandler(slotGrantedSignal, () => {
@@ -328,25 +333,23 @@ class SessionRun {
   }
 
   private onDecision(kind: 'approve' | 'message', raw: unknown): void {
-    const parsed = kind === 'approve' ? ApproveSignalSchema.safeParse(raw ?? {}) : SendMessageSignalSchema.safeParse(raw);
+    const parsed = kind === 'approve' ? checkApproveSignal(raw) : checkSendMessageSignal(raw);
     // Even a malformed signal is recorded under its request id, so whoever sent it can learn the outcome.
     const rawRequestId = (raw as { requestId?: unknown } | undefined)?.requestId;
-    const requestId = parsed.success ? (parsed.data.requestId ?? null) : typeof rawRequestId === 'string' ? rawRequestId.slice(0, REQUEST_ID_MAX) : null;
-    const by = parsed.success ? (parsed.data.by ?? null) : null;
+    const requestId = parsed.ok ? (parsed.value.requestId ?? null) : typeof rawRequestId === 'string' ? rawRequestId.slice(0, REQUEST_ID_MAX) : null;
+    const by = parsed.ok ? (parsed.value.by ?? null) : null;
     if (requestId !== null && this.seenRequestIds.has(requestId)) return; // a repeat: nothing to do
     if (requestId !== null) this.seenRequestIds.add(requestId);
     const action = this.recordAction(kind, requestId, by, 'pending', null);
-    if (!parsed.success) {
-      return this.settle(action, 'ignored', `invalid ${kind} signal: ${z.prettifyError(parsed.error).replace(/\s+/g, ' ')}`);
-    }
+    if (!parsed.ok) return this.settle(action, 'ignored', `invalid ${kind} signal: ${describeProblems(parsed.problems)}`);
     if (!CHECKPOINT_PHASES.includes(this.state.phase)) {
       return this.settle(action, 'ignored', `not awaiting input (phase ${this.state.phase})`);
     }
     const decision: Decision = { kind, message: DEFAULT_APPROVAL_MESSAGE, autoProceed: kind === 'approve', requestId, by, action };
     if (kind === 'approve') {
-      decision.message = (parsed.data as ApproveSignal).message ?? DEFAULT_APPROVAL_MESSAGE;
+      decision.message = (parsed.value as ApproveSignal).message ?? DEFAULT_APPROVAL_MESSAGE;
     } else {
-      const { message, avatarId, voiceId, files } = parsed.data as SendMessageSignal;
+      const { message, avatarId, voiceId, files } = parsed.value as SendMessageSignal;
       Object.assign(decision, { message, avatarId, voiceId, files });
     }
     if (this.applying) action.reason = `waiting: the ${this.applying.kind} by ${this.applying.by ?? 'system'} is being sent to HeyGen first`;
@@ -1306,11 +1309,9 @@ function classifyFailure(error: unknown): { type: string; reason: string } {
 
 /** The session workflow. `carried` is internal: the state one run hands to the next. */
 export async function videoAgentSession(input: SessionInput, carried?: CarriedState): Promise<SessionResult> {
-  const parsed = SessionInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw wf.ApplicationFailure.nonRetryable(`invalid session input: ${z.prettifyError(parsed.error).replace(/\s+/g, ' ')}`, SESSION_FAILURE.invalidInput);
-  }
-  const run = new SessionRun(input, parsed.data, resolveTiming(parsed.data.timing), carried);
+  const parsed = checkSessionInput(input);
+  if (!parsed.ok) throw wf.ApplicationFailure.nonRetryable(`invalid session input: ${describeProblems(parsed.problems)}`, SESSION_FAILURE.invalidInput);
+  const run = new SessionRun(input, parsed.value, resolveTiming(parsed.value.timing), carried);
   run.registerHandlers();
   return run.run();
 }
