@@ -358,14 +358,13 @@ class SessionRun {
 
   /**
    * Resolves once the decision with this request id has an outcome. Every recorded decision is settled
-   * (applied, ignored, failed; the endings settle what still waits), so this never waits past it.
+   * (applied, ignored, failed; the endings settle what still waits), so this never waits past it. A
+   * request id with no action (never signalled, or long gone from the log) is answered at once: waiting
+   * for a signal that may never come would hold up continue-as-new, which waits for every handler.
    */
   private async decisionOutcome(requestId: string): Promise<DecisionOutcome> {
     const action = () => this.state.actions.find((a) => a.requestId === requestId);
-    await wf.condition(() => {
-      const found = action();
-      return found ? found.outcome !== 'pending' : this.seenRequestIds.has(requestId);
-    });
+    await wf.condition(() => action()?.outcome !== 'pending');
     return { action: action() ?? null, state: this.state };
   }
 

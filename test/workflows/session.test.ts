@@ -5,7 +5,7 @@
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { HeyGenSessionId, VideoAgentStatus } from '../../src/contract/search-attributes';
-import { approveSignal, heygenEventSignal, sendMessageSignal, stateQuery } from '../../src/contract/session';
+import { approveSignal, decisionOutcomeUpdate, heygenEventSignal, sendMessageSignal, stateQuery } from '../../src/contract/session';
 import { DEFAULT_APPROVAL_MESSAGE } from '../../src/workflows/session';
 import { recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { uniqueId } from '../harness/temporal';
@@ -296,6 +296,14 @@ describe('failures carry the reason HeyGen gave', () => {
 });
 
 describe('signals are safe', () => {
+  test('asking the outcome of a decision never signalled answers at once (nothing left waiting to hold up continue-as-new)', async () => {
+    const handle = await h.start({ prompt: 'Asked about nothing [[sim think=50s]]' });
+    await h.waitForPhase(handle, 'reviewing');
+    const answer = await handle.executeUpdate(decisionOutcomeUpdate, { args: [{ requestId: 'never-sent' }] });
+    expect(answer).toMatchObject({ action: null, state: { phase: 'reviewing' } });
+    await handle.cancel();
+  });
+
   test('a repeated approve (same requestId) makes one HeyGen call and one log entry', async () => {
     const handle = await h.start({ prompt: 'Twice [[sim think=50s generate=50s]]' });
     await h.waitForPhase(handle, 'reviewing');
