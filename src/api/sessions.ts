@@ -107,6 +107,7 @@ export class SessionsService {
         }),
       );
       this.logger.info({ id, requestedBy: principal.name, idempotent: idempotencyKey !== undefined }, 'session started');
+      this.rememberTenant(id, principal.tenant ?? null);
       return { id, status: 'creating', created: true };
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError) || !idempotencyKey) throw error;
@@ -222,8 +223,9 @@ export class SessionsService {
   }
 
   /**
-   * The session to decide on, checked to be the caller's. Its tenant never changes, so after the first
-   * decision it is known without asking Temporal: a decision costs the signal and the update only.
+   * The session to decide on, checked to be the caller's. Its tenant never changes, so once this instance
+   * has started the session or decided on it, it is known without asking Temporal: a decision then costs
+   * the signal and the update only.
    */
   private async decidable(principal: Principal, id: string): Promise<SessionHandle> {
     refuseOtherSessionsLink(principal, id);
@@ -233,10 +235,15 @@ export class SessionsService {
       return this.client.workflow.getHandle<VideoAgentSessionWorkflow>(id);
     }
     const { handle, description } = await this.owned(principal, id);
-    this.tenants.set(id, description.typedSearchAttributes.get(VideoAgentTenant) ?? null);
-    if (this.tenants.size > TENANT_CACHE_SIZE) this.tenants.delete(this.tenants.keys().next().value!);
+    this.rememberTenant(id, description.typedSearchAttributes.get(VideoAgentTenant) ?? null);
     if (description.status.name !== 'RUNNING') throw this.finished(description);
     return handle;
+  }
+
+  /** A session's tenant, as this instance started it or first read it: it never changes. */
+  private rememberTenant(id: string, tenant: string | null): void {
+    this.tenants.set(id, tenant);
+    if (this.tenants.size > TENANT_CACHE_SIZE) this.tenants.delete(this.tenants.keys().next().value!);
   }
 
   /** A signal or update found no running session: it finished (409), or it is not there for the caller (404). */
