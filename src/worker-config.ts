@@ -10,11 +10,12 @@ import { tokensEnv } from './config/tokens';
 import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
 
 /**
- * Sessions a worker keeps in memory (1-2 MiB each). The SDK's own default grows with the heap (about
- * 2,000 on a 4 GiB heap); a bound keeps a worker's memory predictable. A session out of the cache is
- * replayed from its history on its next event, which makes that event slower. See README, "Worker memory".
+ * Sessions a worker keeps in memory (about 0.5 MiB each). The SDK's own default grows with the heap
+ * (about 2,000 on a 4 GiB heap); a bound keeps a worker's memory flat however many sessions are parked. A
+ * session out of the cache is replayed from its history on its next event (tens of milliseconds), which
+ * makes that event slower. See README, "Worker memory".
  */
-const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
 
 export const workerEnv = {
   HEYGEN_API_KEY: nonEmpty.optional(),

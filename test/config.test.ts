@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       webhookUrl: undefined,
       governor: { maxConcurrent: 10, holdSlotWhileParked: true, reclaimCheckMs: 30_000 },
     });
-    expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, maxCachedWorkflows: 500, workflowBundle: undefined });
+    expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, maxCachedWorkflows: 200, workflowBundle: undefined });
     expect(config.api).toEqual({
       host: '127.0.0.1',
       port: 3000,
@@ -59,7 +59,7 @@ describe('loadConfig', () => {
 
   test('reads every variable', () => {
     const config = loadConfig({
-      WORKER_MAX_CACHED_WORKFLOWS: '200',
+      WORKER_MAX_CACHED_WORKFLOWS: '300',
       REVIEW_LINK_SECRET: 'the review link secret, 32 characters or more',
       API_PUBLIC_URL: 'https://vao.example.com/',
       TEMPORAL_ADDRESS: 'temporal.internal:7233',
@@ -108,7 +108,7 @@ describe('loadConfig', () => {
       governor: { maxConcurrent: 20, holdSlotWhileParked: false, reclaimCheckMs: 60_000 },
     });
     expect(config.dataDir).toBe('/var/lib/vao');
-    expect(config.worker).toEqual({ shutdownGraceMs: 45_000, maxConcurrentActivities: 20, maxCachedWorkflows: 200, workflowBundle: 'dist/workflow-bundle.js' });
+    expect(config.worker).toEqual({ shutdownGraceMs: 45_000, maxConcurrentActivities: 20, maxCachedWorkflows: 300, workflowBundle: 'dist/workflow-bundle.js' });
     expect(config.api).toEqual({
       host: '0.0.0.0',
       port: 8080,
