@@ -12,14 +12,21 @@ const SCENARIO = 'approvals';
 const PROMPT = 'Approve me [[sim think=10s generate=1h]]';
 
 /** Starts `count` sessions through the API and waits until `total` (these and earlier ones) are parked at review. */
-export async function parkSessions(ctx: BenchContext, stack: Stack, count: number, prompt = PROMPT, total = count): Promise<string[]> {
+export async function parkSessions(ctx: BenchContext, stack: Stack, count: number, prompt = PROMPT, total = count, wave = count): Promise<string[]> {
   const ids: string[] = [];
-  for (let start = 0; start < count; start += 20) {
-    const batch = await Promise.all(Array.from({ length: Math.min(20, count - start) }, () => stack.call<{ id: string }>('POST', '/v1/sessions', { prompt })));
-    ids.push(...batch.map((r) => r.body.id));
-  }
   const query = `TaskQueue="${stack.config.temporal.taskQueue}" AND VideoAgentStatus="reviewing"`;
-  await until(`${total} sessions parked at review`, async () => (await ctx.client.workflow.count(query)).count >= total, 30 * 60_000, 500);
+  const before = total - count;
+  // In waves (each parked before the next starts): thousands started at once swamp a dev server on SQLite.
+  for (let waveStart = 0; waveStart < count; waveStart += wave) {
+    const waveEnd = Math.min(count, waveStart + wave);
+    for (let start = waveStart; start < waveEnd; start += 20) {
+      const batch = await Promise.all(Array.from({ length: Math.min(20, waveEnd - start) }, () => stack.call<{ id: string }>('POST', '/v1/sessions', { prompt })));
+      ids.push(...batch.map((r) => r.body.id));
+    }
+    const parked = before + waveEnd;
+    await until(`${parked} sessions parked at review`, async () => (await ctx.client.workflow.count(query)).count >= parked, 30 * 60_000, 500);
+    if (wave < count) ctx.log(`  ${parked} parked`);
+  }
   // Parked: each has read its storyboard; let the last activities settle before measuring.
   await sleep(1_000);
   return ids;

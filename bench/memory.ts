@@ -86,6 +86,9 @@ async function startApiInstance(stack: Stack): Promise<{ get: (id: string) => Pr
   };
 }
 
+/** Sessions started at a time while parking: each wave parks before the next starts. */
+const PARK_WAVE = 500;
+
 export async function memoryScenario(ctx: BenchContext): Promise<Figure[]> {
   const large = ctx.quick ? 300 : 10_000;
   const small = 100;
@@ -102,7 +105,7 @@ export async function memoryScenario(ctx: BenchContext): Promise<Figure[]> {
     const first = await parkSessions(ctx, stack, small, 'Parked [[sim think=10s]]');
     const rssSmall = await settledRss(worker.pid!);
     ctx.log(`memory: worker RSS ${rssSmall.toFixed(0)} MiB at ${small} parked; parking ${large - small} more…`);
-    const rest = await parkSessions(ctx, stack, large - small, 'Parked [[sim think=10s]]', large);
+    const rest = await parkSessions(ctx, stack, large - small, 'Parked [[sim think=10s]]', large, PARK_WAVE);
     const rssLarge = await settledRss(worker.pid!);
     ctx.log(`memory: worker RSS ${rssLarge.toFixed(0)} MiB at ${large} parked`);
     const ids = [...first, ...rest];
