@@ -52,10 +52,14 @@ function follow(url: string, token = TOKENS.acme.token) {
 }
 
 test('one reader follows a whole session: each change once, in order, then the end', async () => {
-  // Each step lasts long enough (seconds, at the test simulator's 1000x) for every phase to be seen.
-  const { body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Follow me [[sim think=1500s revise=1500s generate=1500s]]' } });
+  // Each step lasts long enough (seconds, at the test simulator's 1000x) for every phase to be seen. The
+  // first thinking is longest: on a loaded machine the stream's first read can take a few seconds (503s
+  // retried), and a snapshot taken at review would leave no `reviewing` phase event to find.
+  const { body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Follow me [[sim think=8000s revise=1500s generate=1500s]]' } });
   const stream = follow(`${api.url}/v1/sessions/${body.id}/events`);
-  await waitForApiPhase(api, body.id, 'reviewing');
+  await eventually(() => stream.events.length > 0, { what: 'the first snapshot on the stream' });
+  expect(stream.events[0]!.data.phase).not.toBe('reviewing');
+  await waitForApiPhase(api, body.id, 'reviewing', 'acme', 30_000);
   await eventually(
     async () => {
       const ended = await Promise.race([stream.done, new Promise((resolve) => setTimeout(resolve, 0, undefined))]);
