@@ -5,6 +5,7 @@
 import { buildApi } from '../../src/api/app';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness, type TokenName } from '../harness/api';
 import { capturingLogger } from '../harness/logs';
+import { eventually } from '../harness/wait';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -123,21 +124,29 @@ describe('reading and listing', () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await create(`List ${i} [[sim think=1h]]`, 'initech')).body.id);
     for (const id of ids) await waitForApiPhase(api, id, 'thinking', 'initech');
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: { status: number; body: { sessions: { id: string; status: string }[]; nextCursor: string | null } } = await api.call(
-        'GET',
-        `/v1/sessions?status=thinking&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-        { token: 'initech' },
-      );
-      expect(page.status).toBe(200);
-      expect(page.body.sessions.length).toBeLessThanOrEqual(2);
-      for (const session of page.body.sessions) expect(session.status).toBe('thinking');
-      seen.push(...page.body.sessions.map((s) => s.id));
-      cursor = page.body.nextCursor;
-    } while (cursor);
-    expect(seen.sort()).toEqual([...ids].sort());
+    const listThinking = async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { sessions: { id: string; status: string }[]; nextCursor: string | null } } = await api.call(
+          'GET',
+          `/v1/sessions?status=thinking&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          { token: 'initech' },
+        );
+        expect(page.status).toBe(200);
+        expect(page.body.sessions.length).toBeLessThanOrEqual(2);
+        for (const session of page.body.sessions) expect(session.status).toBe('thinking');
+        seen.push(...page.body.sessions.map((s) => s.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return seen.sort();
+    };
+    // The list comes from Temporal's visibility store, which learns a new phase a moment after the session has it.
+    const seen = await eventually(async () => {
+      const listed = await listThinking();
+      return listed.length === ids.length ? listed : undefined;
+    }, { what: 'the three sessions listed as thinking' });
+    expect(seen).toEqual([...ids].sort());
     const first = await api.call<{ nextCursor: string }>('GET', '/v1/sessions?limit=1', { token: 'initech' });
     const otherFilter = await api.call<ErrorBody>('GET', `/v1/sessions?status=reviewing&cursor=${first.body.nextCursor}`, { token: 'initech' });
     expect([otherFilter.status, otherFilter.body.error.code]).toEqual([400, 'invalid_request']);
