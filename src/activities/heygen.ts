@@ -310,7 +310,7 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
 
     /**
      * Follows a session while HeyGen works: reads its status on a backing-off schedule (paced by the
-     * progress near the end) and returns at the first read worth the workflow's attention, or by
+     * progress toward 100 once it rises) and returns at the first read worth the workflow's attention, or by
      * `until`. The reads between cost no workflow history; the heartbeat carries the activity through
      * the waits, and a cancellation (a webhook said to look now) ends a wait at once.
      */

@@ -182,7 +182,7 @@ export function checkSessionInput(raw: unknown): Checked<ParsedSessionInput> {
     }
   }
   // As zod's `.partial()` of fields with defaults: a timing given at all comes out whole.
-  if (fields.timing !== undefined) input.timing = checkTiming(check, fields.timing, 'timing', true);
+  if (fields.timing !== undefined) input.timing = checkTiming(check, fields.timing);
   return check.result(input);
 }
 
@@ -197,16 +197,14 @@ function checkLabels(check: Checker, raw: unknown): Record<string, string> | und
   return labels as Record<string, string>;
 }
 
-function checkTiming(check: Checker, raw: unknown, path: string, fillDefaults: boolean): Partial<Timing> | undefined {
+function checkTiming(check: Checker, raw: unknown): Timing | undefined {
+  const path = 'timing';
   const fields = check.object(raw, path, TIMING_FIELDS);
   if (!fields) return undefined;
-  const timing: Partial<Timing> = {};
+  const timing: Timing = { ...TIMING_DEFAULTS };
   for (const field of TIMING_FIELDS) {
     const value = fields[field];
-    if (value === undefined) {
-      if (fillDefaults) timing[field] = TIMING_DEFAULTS[field];
-      continue;
-    }
+    if (value === undefined) continue;
     const bounds = TIMING_COUNTS[field];
     const checked = bounds ? check.count(value, join(path, field), bounds) : check.duration(value, join(path, field));
     if (checked !== undefined) timing[field] = checked;

@@ -550,8 +550,7 @@ class SessionRun {
         continue;
       }
       readFirst = false;
-      const { snapshot } = followed;
-      const { interval, pace, last } = followed;
+      const { snapshot, interval, pace, last } = followed;
       stretch = snapshot.status === stretch.status ? { status: snapshot.status, interval, pace: pace ?? undefined, last } : { status: snapshot.status };
       // HeyGen went back to work after our message: whatever pause comes next is its answer.
       if (followed.statusesSeen.some((status) => status === 'thinking' || status === 'generating')) this.awaitingReplyAfterSeq = null;
