@@ -106,6 +106,8 @@ async function runSession(ctx: BenchContext, stack: Stack, variant: Variant, rev
   const state = await handle.result();
   const { events, runs } = await historyOf(ctx, handle.workflowId);
   const [heygen] = (await simulatorSessions(stack.simulatorUrl)).filter((s) => s.callback_id === handle.workflowId);
+  // Where the calls go, for the reader of the bench's output (the storyboard's images are one call each).
+  ctx.log(`  ${variant}, ${revisions} revisions: HeyGen calls by endpoint ${JSON.stringify({ create: 1, ...heygen!.calls })}`);
   return { variant, revisions, historyEvents: events, runs, heygenCalls: 1 + (await callsNow()), callsWhileParked, lags: detectionLags(state, heygen!, scale) };
 }
 

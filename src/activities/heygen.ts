@@ -74,11 +74,12 @@ export interface FollowSchedule {
   backoff: number;
   max: number;
   /**
-   * Pace the reads by the progress: once it is seen rising, the next read comes when the pace says it
-   * reaches 100, within `initial` and `max`, so the end is read soon after it comes (at most `initial`
-   * after, when the pace holds) and the stretch before costs few reads.
+   * The progress at which the stretch ends, to pace the reads by (null: back off only). Once the
+   * progress is seen rising, the next read comes when the pace says it gets there, within `initial` and
+   * `max`, so the end is read soon after it comes (at most `initial` after, when the pace holds) and the
+   * stretch before costs few reads. Past the mark with nothing new, the pace says nothing: back off.
    */
-  towardEnd: boolean;
+  paceToward: number | null;
 }
 
 /** A progress reading: when (ms) and how far (0-100). */
@@ -266,11 +267,13 @@ function followEnds(input: FollowInput, session: Session, previousStatus: string
   return model.filter((m) => m.created_at === input.messagesSince).length > input.modelMessagesAtCursor;
 }
 
-/** The wait after a reading: backing off, or, once the progress rises, until the pace says it reaches 100. */
+/** The wait after a reading: backing off, or, once the progress rises, until the pace says it reaches the stretch's end. */
 export function nextFollowWait(schedule: FollowSchedule, interval: number, pace: ProgressSample | null | undefined, latest: ProgressSample): number {
-  if (!schedule.towardEnd || !pace || latest.progress <= pace.progress || latest.at <= pace.at) return interval;
+  // `?? null`: a follow scheduled before this field existed only backs off.
+  const end = schedule.paceToward ?? null;
+  if (end === null || !pace || latest.progress <= pace.progress || latest.at <= pace.at || latest.progress >= end) return interval;
   const perMs = (latest.progress - pace.progress) / (latest.at - pace.at);
-  return Math.min(Math.max((100 - latest.progress) / perMs, schedule.initial), schedule.max);
+  return Math.min(Math.max((end - latest.progress) / perMs, schedule.initial), schedule.max);
 }
 
 function describeReadError(error: unknown): { error: string; transient: boolean } {

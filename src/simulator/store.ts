@@ -402,7 +402,8 @@ export class SessionStore {
     if (phase.kind === 'idle') return session.progress;
     const span = phase.nominalEndMs - phase.startMs;
     const fraction = span <= 0 ? 1 : Math.min(1, (now - phase.startMs) / span);
-    if (phase.kind === 'thinking') return Math.round(session.storyboards === 0 ? 5 + 35 * fraction : 40 + 5 * fraction);
+    // Thinking climbs toward a storyboard's 45 (as HeyGen's docs show a review) and gets there only with it.
+    if (phase.kind === 'thinking') return Math.min(44, Math.floor(session.storyboards === 0 ? 5 + 40 * fraction : 40 + 5 * fraction));
     // A stuck render creeps to 97% and stays there, as real ones are reported to.
     return Math.round(50 + (phase.endMs === Infinity ? 47 : 49) * fraction);
   }

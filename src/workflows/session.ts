@@ -108,6 +108,11 @@ const FOLLOW_STRETCH_MAX_MS = 30 * 60_000;
 const FOLLOW_READ_ALLOWANCE_MS = 2 * 60_000;
 /** The state's progress is at most this many points behind HeyGen's while it works. */
 const FOLLOW_PROGRESS_STEP = 20;
+/**
+ * HeyGen's progress at a storyboard (its docs show a session `reviewing` at 45): the agent's thinking is
+ * paced toward it, a render toward 100.
+ */
+const STORYBOARD_PROGRESS = 45;
 /** One stretch of HeyGen working in one status: where its follows left off. */
 interface Stretch {
   status: string;
@@ -587,7 +592,7 @@ class SessionRun {
         initial: calledBack ? this.timing.pollWhileCalledBack : this.timing.pollInitial,
         backoff: this.timing.pollBackoff,
         max: calledBack ? Math.max(this.timing.pollMax, this.timing.pollWhileCalledBack) : this.timing.pollMax,
-        towardEnd: !calledBack,
+        paceToward: calledBack ? null : generating ? 100 : STORYBOARD_PROGRESS,
       },
       interval: stretch.interval,
       pace: stretch.pace,
