@@ -2,14 +2,16 @@
  * Target 1 of issue #12: approvals. Sessions parked at review are approved through the API and, side
  * by side in the same run, by a raw Temporal signal (the baseline: what an operator's tool does). For
  * each: request → HeyGen has the message (the simulator's wall-clock receipt), and for the API the
- * response time. Once all at once, then one at a time.
+ * response time. All at once (in bursts, taking turns), then one at a time. Each group is approved on a
+ * quiet machine: the sessions approved before it have completed. The API runs as its own process.
  */
 import { approveSignal } from '../src/contract/session';
 import { simulatorSessions, sleep, startStack, stats, until, type BenchContext, type Figure, type Stack, type Stats } from './harness';
 
 const SCENARIO = 'approvals';
-// Thinking takes 10 ms at 1000x; the render takes an hour of simulated time, so nothing finishes.
-const PROMPT = 'Approve me [[sim think=10s generate=1h]]';
+// At 1000x thinking takes 10 ms and the render 60 ms: each approved session soon completes, so the next
+// group is measured on a quiet machine (not next to the renders the last group started).
+const PROMPT = 'Approve me [[sim think=10s generate=1m]]';
 
 /** Starts `count` sessions through the API and waits until `total` (these and earlier ones) are parked at review. */
 export async function parkSessions(ctx: BenchContext, stack: Stack, count: number, prompt = PROMPT, total = count, wave = count): Promise<string[]> {
@@ -45,7 +47,15 @@ async function receipts(stack: Stack, ids: string[]): Promise<Map<string, number
   return found;
 }
 
+/** Waits for these sessions' workflows to finish, so what they do next does not load the next measurement. */
+async function completed(ctx: BenchContext, ids: string[]): Promise<void> {
+  await Promise.all(ids.map((id) => ctx.client.workflow.getHandle(id).result()));
+}
+
 type Way = 'api' | 'signal';
+
+/** Concurrent bursts per way: one at a time they vary a lot from burst to burst on a shared machine. */
+const BURSTS = 2;
 
 type ApprovalStack = Stack & { rawSignal: (id: string) => Promise<void> };
 
@@ -64,22 +74,28 @@ export async function approvalsScenario(ctx: BenchContext): Promise<Figure[]> {
   const sequential = ctx.smoke ? 2 : ctx.quick ? 10 : 20;
   const base = await startStack(ctx, SCENARIO, {
     timeScale: 1000,
+    // As deployed (`npm run api` beside `npm run worker`). In one process (`npm start`) the API's HTTP
+    // work shares the event loop with the worker's activities and the simulator, which slows both ways.
+    apiProcess: true,
     env: { SESSION_TIMING: JSON.stringify({ pollInitial: '200ms', pollMax: '1s', videoPollInterval: '1s' }), API_DECISION_WAIT: '30s' },
   });
   const stack: ApprovalStack = Object.assign(base, {
     rawSignal: (id: string) => ctx.client.workflow.getHandle(id).signal(approveSignal, { requestId: `raw-${id}`, by: 'bench' }),
   });
   try {
-    ctx.log(`approvals: parking ${2 * concurrent + 2 * sequential} sessions at review…`);
-    const ids = await parkSessions(ctx, stack, 2 * concurrent + 2 * sequential);
-    const groups = { signal: ids.slice(0, concurrent), api: ids.slice(concurrent, 2 * concurrent) };
-    const oneByOne = ids.slice(2 * concurrent);
+    const parked = 2 * BURSTS * concurrent + 2 * sequential;
+    ctx.log(`approvals: parking ${parked} sessions at review…`);
+    const ids = await parkSessions(ctx, stack, parked);
+    const oneByOne = ids.slice(2 * BURSTS * concurrent);
 
-    // All at once: the baseline first, then the API, each on sessions of its own.
+    // All at once, each burst on sessions of its own; the baseline and the API take turns going first.
     const all: Record<Way, { sentAt: number; answeredAt: number; status: number; id: string }[]> = { signal: [], api: [] };
-    for (const way of ['signal', 'api'] as const) {
-      all[way] = await Promise.all(groups[way].map(async (id) => ({ id, ...(await approve(stack, way, id)) })));
-      await receipts(stack, groups[way]);
+    for (let burst = 0; burst < 2 * BURSTS; burst++) {
+      const way: Way = [0, 3].includes(burst % 4) ? 'signal' : 'api';
+      const group = ids.slice(burst * concurrent, (burst + 1) * concurrent);
+      all[way].push(...(await Promise.all(group.map(async (id) => ({ id, ...(await approve(stack, way, id)) })))));
+      await receipts(stack, group);
+      await completed(ctx, group);
     }
     // One at a time, alternating, so drift hits both alike.
     const single: Record<Way, { sentAt: number; answeredAt: number; status: number; id: string }[]> = { signal: [], api: [] };
@@ -87,6 +103,7 @@ export async function approvalsScenario(ctx: BenchContext): Promise<Figure[]> {
       const way: Way = index % 2 === 0 ? 'signal' : 'api';
       single[way].push({ id, ...(await approve(stack, way, id)) });
       await receipts(stack, [id]);
+      await completed(ctx, [id]);
     }
 
     const received = await receipts(stack, ids);

@@ -3,7 +3,9 @@
  * to `npm start`), a HeyGen simulator, a worker in this process and the HTTP API, all real, over real
  * connections. Scenarios add what they need (more workers, a worker process, a second simulator).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -82,7 +84,8 @@ export interface Stack {
   config: Config;
   simulatorUrl: string;
   apiUrl: string;
-  api: FastifyInstance;
+  /** The API in this process; undefined when it runs as a process of its own (`apiProcess`). */
+  api: FastifyInstance | undefined;
   worker: Worker | undefined;
   /** POST/GET to the API with the bench token. */
   call: <T>(method: string, path: string, body?: unknown) => Promise<{ status: number; body: T }>;
@@ -91,23 +94,25 @@ export interface Stack {
 
 /**
  * A simulator (time scaled by `timeScale`), a worker on a task queue of its own and an API, on the
- * context's Temporal server. `env` adds service variables (e.g. SESSION_TIMING).
+ * context's Temporal server. `env` adds service variables (e.g. SESSION_TIMING). The API runs in this
+ * process (as `npm start` runs everything), or with `apiProcess` as a process of its own (`npm run api`,
+ * as deployed: its HTTP work then does not share an event loop with the worker and the simulator).
  */
 export async function startStack(
   ctx: BenchContext,
   name: string,
-  options: { timeScale: number; env?: Record<string, string>; simulatorEnv?: Record<string, string>; webhooks?: boolean; noWorker?: boolean },
+  options: { timeScale: number; env?: Record<string, string>; simulatorEnv?: Record<string, string>; webhooks?: boolean; noWorker?: boolean; apiProcess?: boolean },
 ): Promise<Stack> {
   const simulator = await startSimulator(
     loadSimulatorConfig({ SIMULATOR_PORT: '0', SIMULATOR_TIME_SCALE: String(options.timeScale), SIMULATOR_CONCURRENCY_LIMIT: '0', ...options.simulatorEnv }),
     ctx.logger,
   );
   // With webhooks, HeyGen (the simulator) calls our API back, signed with its secret.
-  const apiPort = options.webhooks ? await freePort() : 0;
-  const webhookEnv = options.webhooks
+  const apiPort = options.webhooks || options.apiProcess ? await freePort() : 0;
+  const webhookEnv: Record<string, string> = options.webhooks
     ? { HEYGEN_WEBHOOK_URL: `http://127.0.0.1:${apiPort}/v1/webhooks/heygen`, HEYGEN_WEBHOOK_SECRET: DEFAULT_SIMULATOR_WEBHOOK_SECRET }
     : {};
-  const config = loadConfig({
+  const env = {
     ...webhookEnv,
     TEMPORAL_ADDRESS: ctx.address,
     TEMPORAL_TASK_QUEUE: `bench-${name}-${Date.now()}`,
@@ -117,15 +122,25 @@ export async function startStack(
     API_RATE_LIMIT: '10000000',
     LOG_LEVEL: 'error',
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const connection = await NativeConnection.connect({ address: ctx.address });
   const worker = options.noWorker ? undefined : await createVideoAgentWorker({ config, logger: ctx.logger, connection });
   const running = worker?.run();
-  const apiClient = new Client({ connection: await Connection.connect({ address: ctx.address }), namespace: 'default' });
-  const api = await buildApi({ config, logger: ctx.logger, client: apiClient, tokens: [BENCH_TOKEN] });
-  await api.listen({ host: '127.0.0.1', port: apiPort });
-  const address = api.server.address();
-  const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  let api: FastifyInstance | undefined;
+  let apiClient: Client | undefined;
+  let apiChild: ChildProcess | undefined;
+  let apiUrl: string;
+  if (options.apiProcess) {
+    apiChild = await startApiProcess({ ...env, HOST: '127.0.0.1', PORT: String(apiPort) });
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+  } else {
+    apiClient = new Client({ connection: await Connection.connect({ address: ctx.address }), namespace: 'default' });
+    api = await buildApi({ config, logger: ctx.logger, client: apiClient, tokens: [BENCH_TOKEN] });
+    await api.listen({ host: '127.0.0.1', port: apiPort });
+    const address = api.server.address();
+    apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
   const call: Stack['call'] = async (method, path, body) => {
     const response = await fetch(`${apiUrl}${path}`, {
       method,
@@ -143,8 +158,9 @@ export async function startStack(
     worker,
     call,
     close: async () => {
-      await api.close();
-      await apiClient.connection.close();
+      await api?.close();
+      await apiClient?.connection.close();
+      if (apiChild) await stopProcess(apiChild);
       worker?.shutdown();
       await running;
       await connection.close();
@@ -167,6 +183,31 @@ export interface SimSessionStats {
 export async function simulatorSessions(simulatorUrl: string): Promise<SimSessionStats[]> {
   const response = await fetch(`${simulatorUrl}/__sim/stats`);
   return ((await response.json()) as { sessions: SimSessionStats[] }).sessions;
+}
+
+/** `npm run api`'s entry point as a child process, once it listens. */
+async function startApiProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'api', 'main.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('API listening on')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`bench: the API process exited (${code}) before listening:\n${output}`)));
+  });
+  return child;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 function freePort(): Promise<number> {
