@@ -203,7 +203,8 @@ async function startApiProcess(env: Record<string, string>): Promise<ChildProces
   return child;
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+/** SIGTERM, then waits for the process to exit. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');

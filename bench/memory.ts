@@ -2,17 +2,20 @@
  * Target 2 of issue #12: memory and reads at scale. A worker process of its own (so its RSS is its own)
  * runs sessions parked at review: its RSS at 100 parked next to its RSS at N parked; GET
  * /v1/sessions/:id warm, with a raw state query as the baseline; then the worker is restarted and the
- * first GET of each session (a replay in the worker) is timed, and any 5xx counted.
+ * first GET of each session (a replay in the worker) is timed, and any 5xx counted. How the worker's
+ * memory splits (bench/memory-probe.cjs) is logged at both sizes. BENCH_MEMORY_PARKED sets the larger
+ * size (default 10,000; 300 in a quick run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { buildApi } from '../src/api/app';
 import { stateQuery } from '../src/contract/session';
 import { createLogger } from '../src/logging';
 import { parkSessions } from './approvals';
-import { BENCH_TOKEN, sleep, startStack, stats, until, type BenchContext, type Figure, type Stack } from './harness';
+import { BENCH_TOKEN, sleep, startStack, stats, stopProcess, until, type BenchContext, type Figure, type Stack } from './harness';
 
 const SCENARIO = 'memory';
 const ROOT = path.join(__dirname, '..');
@@ -22,11 +25,14 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
+const PROBE_FILE = path.join(os.tmpdir(), `vao-memory-probe-${process.pid}.json`);
+
 async function startWorkerProcess(stack: Stack, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'worker.ts')], {
+  const child = spawn(process.execPath, ['--expose-gc', '--require', path.join(__dirname, 'memory-probe.cjs'), '--import', 'tsx', path.join(ROOT, 'src', 'worker.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,
+      MEMORY_PROBE_FILE: PROBE_FILE,
       TEMPORAL_ADDRESS: stack.config.temporal.address,
       TEMPORAL_TASK_QUEUE: stack.config.temporal.taskQueue,
       HEYGEN_BASE_URL: stack.config.heygen.baseUrl,
@@ -40,13 +46,6 @@ async function startWorkerProcess(stack: Stack, env: Record<string, string>): Pr
   return child;
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 /** RSS once it has stopped moving (a few readings a second apart within 2%). */
 async function settledRss(pid: number): Promise<number> {
   let last = rssMiB(pid);
@@ -57,6 +56,22 @@ async function settledRss(pid: number): Promise<number> {
     last = now;
   }
   return last;
+}
+
+/** The worker's memory split (MiB), as its probe reports it: main-thread heap, native, file-backed. */
+async function memorySplit(pid: number): Promise<string> {
+  const before = Date.now();
+  process.kill(pid, 'SIGUSR2');
+  await until('the worker to report its memory', async () => {
+    try {
+      return (await import('node:fs')).statSync(PROBE_FILE).mtimeMs >= before;
+    } catch {
+      return false;
+    }
+  }, 10_000, 100);
+  const split = JSON.parse(readFileSync(PROBE_FILE, 'utf8')) as Record<string, number>;
+  const rest = split.rss! - split.mainHeapTotal! - split.external! - split.fileBacked!;
+  return `${Object.entries(split).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}; rest (workflow threads, SDK core, allocator) ${rest.toFixed(0)}`;
 }
 
 /** Times `count` sequential calls of `read` over `ids`, each id once (cycling if fewer). */
@@ -90,7 +105,7 @@ async function startApiInstance(stack: Stack): Promise<{ get: (id: string) => Pr
 const PARK_WAVE = 500;
 
 export async function memoryScenario(ctx: BenchContext): Promise<Figure[]> {
-  const large = ctx.quick ? 300 : 10_000;
+  const large = Number(process.env.BENCH_MEMORY_PARKED ?? (ctx.quick ? 300 : 10_000));
   const small = 100;
   const workerEnv = process.env.BENCH_WORKER_ENV ? (JSON.parse(process.env.BENCH_WORKER_ENV) as Record<string, string>) : {};
   // The API (in this process) has no worker of its own here: the worker process is the only one.
@@ -104,10 +119,10 @@ export async function memoryScenario(ctx: BenchContext): Promise<Figure[]> {
     ctx.log(`memory: parking ${small} sessions…`);
     const first = await parkSessions(ctx, stack, small, 'Parked [[sim think=10s]]');
     const rssSmall = await settledRss(worker.pid!);
-    ctx.log(`memory: worker RSS ${rssSmall.toFixed(0)} MiB at ${small} parked; parking ${large - small} more…`);
+    ctx.log(`memory: worker RSS ${rssSmall.toFixed(0)} MiB at ${small} parked (${await memorySplit(worker.pid!)}); parking ${large - small} more…`);
     const rest = await parkSessions(ctx, stack, large - small, 'Parked [[sim think=10s]]', large, PARK_WAVE);
     const rssLarge = await settledRss(worker.pid!);
-    ctx.log(`memory: worker RSS ${rssLarge.toFixed(0)} MiB at ${large} parked`);
+    ctx.log(`memory: worker RSS ${rssLarge.toFixed(0)} MiB at ${large} parked (${await memorySplit(worker.pid!)})`);
     const ids = [...first, ...rest];
 
     const sample = ids.filter((_, i) => i % Math.max(1, Math.floor(ids.length / 300)) === 0);
