@@ -13,9 +13,11 @@ import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
  * Sessions a worker keeps in memory (about 0.5 MiB each). The SDK's own default grows with the heap
  * (about 2,000 on a 4 GiB heap); a bound keeps a worker's memory flat however many sessions are parked. A
  * session out of the cache is replayed from its history on its next event (tens of milliseconds), which
- * makes that event slower. See README, "Worker memory".
+ * makes that event slower. 100 is ten times the sessions HeyGen lets work at once by default
+ * (HEYGEN_MAX_CONCURRENT): the rest are parked or queued and need a worker only at their next event.
+ * See README, "Worker memory".
  */
-const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
+const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 export const workerEnv = {
   HEYGEN_API_KEY: nonEmpty.optional(),

@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       webhookUrl: undefined,
       governor: { maxConcurrent: 10, holdSlotWhileParked: true, reclaimCheckMs: 30_000 },
     });
-    expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, maxCachedWorkflows: 200, workflowBundle: undefined });
+    expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, maxCachedWorkflows: 100, workflowBundle: undefined });
     expect(config.api).toEqual({
       host: '127.0.0.1',
       port: 3000,
