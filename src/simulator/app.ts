@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -13,7 +14,7 @@ import { CreateSessionRequestSchema, SendMessageRequestSchema } from '../contrac
 import type { Logger } from '../logging';
 import { applyKnobsPatch, SimulatorKnobsPatchSchema, type SimulatorConfig, type SimulatorKnobs } from './config';
 import { FaultInjector, ScriptedFaultSchema, seededRandom, WRITE_ENDPOINTS, type EndpointName, type Fault } from './faults';
-import { mediaFiles, MediaUrls, subtitlesFor } from './media';
+import { bufferFile, mediaFiles, MediaUrls, subtitlesFor, videoFile, type MediaFile } from './media';
 import { parseScenario, ScenarioError } from './scenario';
 import { SessionStore, SimError, type SessionEvent, type SimSession } from './store';
 import { findStyle, STYLES } from './styles';
@@ -112,6 +113,24 @@ interface IdempotencyRecord {
   expiresAt: number;
 }
 
+/**
+ * The byte range a `Range` header asks for (inclusive), as object storage reads it: one range of
+ * `bytes=` (`a-b`, `a-`, `-n`); anything else is ignored (the whole file), and a start past the end is
+ * unsatisfiable.
+ */
+export function byteRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
+  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    return suffix === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1];
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (start >= size) return 'unsatisfiable';
+  return start > end ? undefined : [start, end];
+}
+
 /** A delay that ends early when the simulator shuts down, so no held response outlives it. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -149,6 +168,8 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
   const totals: Record<string, number> = {};
   const byStatus: Record<string, number> = {};
   const injected: Record<string, number> = {};
+  /** Media bytes sent per video (what archiving a video costs HeyGen's storage, retries included). */
+  const mediaBytesServed: Record<string, number> = {};
   let idempotentReplays = 0;
   /** Which /v3 endpoint a request is for (set by the route, read when counting responses). */
   const endpointOf = new WeakMap<FastifyRequest, EndpointName>();
@@ -508,24 +529,67 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     if (check !== 'ok') {
       return reply.code(403).type('text/plain').send(check === 'expired' ? 'Request has expired' : 'Signature does not match');
     }
+    const fault = kind === 'videos' ? faults.pickMedia(id) : undefined;
+    if (fault) injected[fault] = (injected[fault] ?? 0) + 1;
+    if (fault === 'expired') return reply.code(403).type('text/plain').send('Request has expired');
+    if (fault === 'missing') return reply.code(404).type('text/plain').send('Not found');
+    if (fault === '503') return reply.code(503).type('text/html').send(GATEWAY_PAGE(503, 'Service Temporarily Unavailable'));
+    const media = mediaFile(kind, id, file);
+    if (!media) return reply.code(404).type('text/plain').send('Not found');
+    return sendMedia(request, reply, media, fault === 'cut', kind === 'videos' ? id : undefined);
+  });
+
+  /** The file behind a media path, if there is one. */
+  function mediaFile(kind: string, id: string, file: string): MediaFile | undefined {
     const media = mediaFiles();
     if (kind === 'videos') {
       const video = store.findVideo(id);
-      if (!video || store.videoStatusOf(video) !== 'completed') return reply.code(404).type('text/plain').send('Not found');
-      if (file === 'video.mp4' || file === 'captioned.mp4') return reply.type('video/mp4').send(media.mp4);
-      if (file === 'thumbnail.png') return reply.type('image/png').send(media.thumbnail);
-      if (file === 'subtitles.srt') return reply.type('application/x-subrip').send(subtitlesFor(video.title, video.durationSeconds));
+      if (!video || store.videoStatusOf(video) !== 'completed') return undefined;
+      if (file === 'video.mp4' || file === 'captioned.mp4') return videoFile(video.bytes);
+      if (file === 'thumbnail.png') return bufferFile(media.thumbnail, 'image/png');
+      if (file === 'subtitles.srt') return bufferFile(Buffer.from(subtitlesFor(video.title, video.durationSeconds)), 'application/x-subrip');
     }
     if (kind === 'styles' && findStyle(id)) {
-      if (file === 'preview.mp4') return reply.type('video/mp4').send(media.mp4);
-      if (file === 'thumbnail.png') return reply.type('image/png').send(media.thumbnail);
+      if (file === 'preview.mp4') return bufferFile(media.mp4, 'video/mp4');
+      if (file === 'thumbnail.png') return bufferFile(media.thumbnail, 'image/png');
     }
     if (kind === 'resources' && store.findResource(id)) {
-      if (file === 'image.png') return reply.type('image/png').send(media.storyboard);
-      if (file === 'thumbnail.png') return reply.type('image/png').send(media.thumbnail);
+      if (file === 'image.png') return bufferFile(media.storyboard, 'image/png');
+      if (file === 'thumbnail.png') return bufferFile(media.thumbnail, 'image/png');
     }
-    return reply.code(404).type('text/plain').send('Not found');
-  });
+    return undefined;
+  }
+
+  /**
+   * Sends a media file as object storage does: `Range` honoured (one range; 416 past the end), at
+   * `mediaBytesPerSecond` when set; `cut` drops the connection halfway through the body.
+   */
+  function sendMedia(request: FastifyRequest, reply: FastifyReply, media: MediaFile, cut: boolean, videoId: string | undefined): FastifyReply {
+    const range = byteRange(request.headers.range, media.size);
+    if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${media.size}`).send();
+    const [start, end] = range ?? [0, media.size - 1];
+    reply.header('accept-ranges', 'bytes').header('content-length', String(end - start + 1)).type(media.contentType);
+    if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${media.size}`);
+    const cutAt = cut ? start + Math.floor((end - start + 1) / 2) : Infinity;
+    const paced = async function* (): AsyncGenerator<Buffer> {
+      const began = Date.now();
+      let sent = 0;
+      for (const chunk of media.read(start, end)) {
+        if (closing.signal.aborted) return;
+        const part = start + sent + chunk.length > cutAt ? chunk.subarray(0, cutAt - start - sent) : chunk;
+        if (videoId) mediaBytesServed[videoId] = (mediaBytesServed[videoId] ?? 0) + part.length;
+        if (part !== chunk) {
+          yield part;
+          throw new Error('simulated connection drop mid-download');
+        }
+        sent += chunk.length;
+        yield chunk;
+        const rate = knobs.mediaBytesPerSecond;
+        if (rate > 0) await sleep(Math.max(0, (sent / rate) * 1000 - (Date.now() - began)), closing.signal);
+      }
+    };
+    return reply.send(Readable.from(paced()));
+  }
 
   // -------------------------------------------------------------------------------------------------
   // Admin: observe and steer (loopback tools, tests and benchmarks)
@@ -567,7 +631,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
       .all()
       .filter((s) => (!query.session_id || s.id === query.session_id) && (!query.callback_id || s.callbackId === query.callback_id))
       .map(sessionStats);
-    return { totals, responses: byStatus, faults_injected: injected, idempotent_replays: idempotentReplays, ...activeJobStats(), sessions };
+    return { totals, responses: byStatus, faults_injected: injected, idempotent_replays: idempotentReplays, media_bytes_served: mediaBytesServed, ...activeJobStats(), sessions };
   });
 
   app.post('/__sim/reset', async () => {
@@ -576,7 +640,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     faults.clear();
     idempotency.clear();
     webhookStats.clear();
-    for (const record of [totals, byStatus, injected]) for (const key of Object.keys(record)) delete record[key];
+    for (const record of [totals, byStatus, injected, mediaBytesServed]) for (const key of Object.keys(record)) delete record[key];
     idempotentReplays = 0;
     knobs = config.knobs;
     return { ok: true };

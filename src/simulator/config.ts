@@ -43,6 +43,8 @@ export const SimulatorKnobsSchema = z.object({
   }),
   /** Open sessions allowed per API key (HeyGen's pay-as-you-go cap is 10); 0 disables the cap. */
   concurrencyLimit: count,
+  /** Download speed of each media file in bytes per second; 0 for as fast as the machine goes. */
+  mediaBytesPerSecond: count,
   webhooks: z.object({
     /** Probability that an event is delivered twice (same event id). */
     duplicateRate: rate,
@@ -96,6 +98,7 @@ export const simulatorEnvSchema = z.object({
   SIMULATOR_FAULT_RATE_MALFORMED: rate.default(0),
   SIMULATOR_FAULT_RATE_SLOW: rate.default(0),
   SIMULATOR_CONCURRENCY_LIMIT: count.default(10),
+  SIMULATOR_MEDIA_BYTES_PER_SECOND: count.default(0),
   SIMULATOR_WEBHOOK_DUPLICATE_RATE: rate.default(0),
   SIMULATOR_WEBHOOK_DROP_RATE: rate.default(0),
   SIMULATOR_MEDIA_URL_TTL_SECONDS: count.default(7 * 24 * 3600),
@@ -141,6 +144,7 @@ export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): Simul
         slowResponse: env_.SIMULATOR_FAULT_RATE_SLOW,
       },
       concurrencyLimit: env_.SIMULATOR_CONCURRENCY_LIMIT,
+      mediaBytesPerSecond: env_.SIMULATOR_MEDIA_BYTES_PER_SECOND,
       webhooks: { duplicateRate: env_.SIMULATOR_WEBHOOK_DUPLICATE_RATE, dropRate: env_.SIMULATOR_WEBHOOK_DROP_RATE },
     },
   };

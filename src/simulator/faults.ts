@@ -31,16 +31,32 @@ export const WRITE_ENDPOINTS: readonly EndpointName[] = ['create_session', 'send
 export const FAULT_KINDS = ['429', '500', '502', '503', 'reset', 'malformed', 'slow'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/**
+ * Faults of the media behind the presigned URLs (scripted only): `expired` answers as a URL past its
+ * time does (403), `missing` as a file that is gone (404), `cut` drops the connection halfway through the
+ * body, `503` is a storage hiccup.
+ */
+export const MEDIA_FAULT_KINDS = ['expired', 'missing', 'cut', '503'] as const;
+export type MediaFaultKind = (typeof MEDIA_FAULT_KINDS)[number];
+
 export const ScriptedFaultSchema = z
   .object({
-    endpoint: z.enum([...ENDPOINTS, '*']),
-    fault: z.enum(FAULT_KINDS),
+    /** `media`: a download from /media (its faults are MEDIA_FAULT_KINDS). */
+    endpoint: z.enum([...ENDPOINTS, '*', 'media']),
+    fault: z.enum([...FAULT_KINDS, 'expired', 'missing', 'cut']),
     when: z.enum(['before', 'after']).default('before'),
     count: z.int().min(1).max(10_000).default(1),
     /** Only requests about this session (its id in the path). */
     session_id: z.string().min(1).optional(),
+    /** Only downloads of this video's files (`media` faults). */
+    video_id: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (fault) =>
+      fault.endpoint === 'media' ? (MEDIA_FAULT_KINDS as readonly string[]).includes(fault.fault) : (FAULT_KINDS as readonly string[]).includes(fault.fault),
+    { error: `faults of endpoint "media" are ${MEDIA_FAULT_KINDS.join(', ')}; other endpoints' are ${FAULT_KINDS.join(', ')}` },
+  );
 export type ScriptedFault = z.infer<typeof ScriptedFaultSchema>;
 
 export interface Fault {
@@ -80,6 +96,15 @@ export class FaultInjector {
     this.scripted = [];
   }
 
+  /** The scripted fault for a download of this video's file, if any. */
+  pickMedia(videoId: string | undefined): MediaFaultKind | undefined {
+    const index = this.scripted.findIndex((fault) => fault.endpoint === 'media' && (!fault.video_id || fault.video_id === videoId));
+    if (index < 0) return undefined;
+    const fault = this.scripted[index]!;
+    if (--fault.count === 0) this.scripted.splice(index, 1);
+    return fault.fault as MediaFaultKind;
+  }
+
   /** The fault for this request, if any: a scripted one first, else a roll of the dice. */
   pick(endpoint: EndpointName, sessionId: string | undefined): Fault | undefined {
     const index = this.scripted.findIndex(
@@ -88,7 +113,7 @@ export class FaultInjector {
     if (index >= 0) {
       const fault = this.scripted[index]!;
       if (--fault.count === 0) this.scripted.splice(index, 1);
-      return { kind: fault.fault, when: WRITE_ENDPOINTS.includes(endpoint) ? fault.when : 'before' };
+      return { kind: fault.fault as FaultKind, when: WRITE_ENDPOINTS.includes(endpoint) ? fault.when : 'before' };
     }
     const rates = this.knobs().faultRates;
     const roll = (probability: number) => probability > 0 && this.random() < probability;

@@ -1,7 +1,8 @@
 /**
  * The files behind the simulator's presigned URLs: a small real MP4, PNG thumbnails and storyboard
  * frames, and an SRT, served under /media with an expiring HMAC signature, as HeyGen's presigned URLs
- * expire (and are re-issued fresh on every status call).
+ * expire (and are re-issued fresh on every status call). A video can be any size (`video_size` in a
+ * scenario): the sample MP4 followed by an MP4 `free` box, still a valid MP4, generated as it is read.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,40 @@ export function mediaFiles(): { mp4: Buffer; storyboard: Buffer; thumbnail: Buff
     thumbnail: readFileSync(path.join(MEDIA_DIR, 'thumbnail.png')),
   };
   return files;
+}
+
+/** A file as served: its size and type, and its bytes from `start` to `end` (inclusive) in chunks. */
+export interface MediaFile {
+  size: number;
+  contentType: string;
+  read(start: number, end: number): Generator<Buffer>;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+export function bufferFile(buffer: Buffer, contentType: string): MediaFile {
+  return { size: buffer.length, contentType, read: (start, end) => chunksOf(buffer, start, end, buffer.length) };
+}
+
+/** The sample MP4, padded to `bytes` with a `free` box (an MP4 reader skips it); the sample alone when too small. */
+export function videoFile(bytes: number | undefined): MediaFile {
+  const sample = mediaFiles().mp4;
+  if (!bytes || bytes < sample.length + 8) return bufferFile(sample, 'video/mp4');
+  const box = Buffer.alloc(8);
+  box.writeUInt32BE(bytes - sample.length, 0);
+  box.write('free', 4, 'ascii');
+  const prefix = Buffer.concat([sample, box]);
+  return { size: bytes, contentType: 'video/mp4', read: (start, end) => chunksOf(prefix, start, end, bytes) };
+}
+
+/** Bytes `start`..`end` of a file that is `prefix` followed by zeros up to `size`. */
+function* chunksOf(prefix: Buffer, start: number, end: number, size: number): Generator<Buffer> {
+  for (let offset = start; offset <= Math.min(end, size - 1); offset += CHUNK_BYTES) {
+    const length = Math.min(CHUNK_BYTES, end - offset + 1);
+    const chunk = Buffer.alloc(length);
+    if (offset < prefix.length) prefix.copy(chunk, 0, offset, Math.min(prefix.length, offset + length));
+    yield chunk;
+  }
 }
 
 export function subtitlesFor(title: string, durationSeconds: number): string {

@@ -2,7 +2,7 @@
  * Per-session scenarios: a directive inside the prompt chooses how the simulated agent behaves, so any
  * client (our API, curl, the CLI) can pick a path through the state machine without extra endpoints.
  *
- *   [[sim think=30s ask=1 review=skip generate=5m fail=generating stuck=thinking ...]]
+ *   [[sim think=30s ask=1 review=skip generate=5m video_size=8mb fail=generating stuck=thinking ...]]
  *
  * The directive is simulator-only: the real HeyGen API would read it as part of the prompt.
  * Durations are simulated time (see SIMULATOR_TIME_SCALE): `500ms`, `30s`, `5m`, `1h`, or bare seconds.
@@ -26,6 +26,8 @@ export interface Scenario {
   durationSeconds: number;
   /** Scenes per storyboard (each an image resource). */
   scenes: number;
+  /** Size of the rendered video file in bytes (the sample MP4, padded); unset: the sample as it is. */
+  videoBytes?: number;
   /** Where the session fails: `silent` fails in generating with no error message and empty failure fields. */
   fail?: 'thinking' | 'generating' | 'video' | 'silent';
   /** A phase that never ends (until stopped). */
@@ -63,6 +65,19 @@ function duration(key: string, value: string): number {
   const ms = parseDuration(value);
   if (ms === undefined) throw new ScenarioError(`simulator directive ${key}=${value}: ${durationProblem(value)}`);
   return ms;
+}
+
+/** The largest video the simulator makes (its files are generated as they are read, never held). */
+const VIDEO_BYTES_MAX = 2 ** 30;
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+function byteSize(key: string, value: string): number {
+  const match = /^(\d+)(b|kb|mb|gb)$/i.exec(value);
+  const bytes = match ? Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase()]! : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > VIDEO_BYTES_MAX) {
+    throw new ScenarioError(`simulator directive ${key}=${value}: expected a size with a unit (b, kb, mb, gb) up to 1gb, such as 8mb`);
+  }
+  return bytes;
 }
 
 function wholeNumber(key: string, value: string, min: number, max: number): number {
@@ -113,6 +128,9 @@ export function parseScenario(prompt: string): { scenario: Scenario; prompt: str
         case 'scenes':
           scenario.scenes = wholeNumber(key, value, 1, 20);
           break;
+        case 'video_size':
+          scenario.videoBytes = byteSize(key, value);
+          break;
         case 'fail':
           scenario.fail = oneOf(key, value, ['thinking', 'generating', 'video', 'silent'] as const);
           break;
@@ -128,7 +146,7 @@ export function parseScenario(prompt: string): { scenario: Scenario; prompt: str
           break;
         default:
           throw new ScenarioError(
-            `unknown simulator directive key "${key}" (known: think, revise, ask, review, generate, video_delay, duration, scenes, fail, stuck, proceed, unknown_status)`,
+            `unknown simulator directive key "${key}" (known: think, revise, ask, review, generate, video_delay, duration, scenes, video_size, fail, stuck, proceed, unknown_status)`,
           );
       }
     }

@@ -63,6 +63,8 @@ export interface SimVideo {
   title: string;
   createdAtMs: number;
   durationSeconds: number;
+  /** Size of its video files in bytes (absent in state saved before sizes existed: the sample's). */
+  bytes?: number;
   /** Until this time the video is `pending`, then `processing`. */
   pendingUntilMs: number;
   /** The outcome and when it becomes visible; unset while rendering. */
@@ -530,6 +532,7 @@ export class SessionStore {
       title: session.title,
       createdAtMs: at,
       durationSeconds: session.scenario.durationSeconds,
+      bytes: session.scenario.videoBytes,
       pendingUntilMs: at + realGenerate * 0.1,
     };
     session.videos.push(video);

@@ -12,6 +12,8 @@ export interface SimulatorStats {
   responses: Record<string, number>;
   faults_injected: Record<string, number>;
   idempotent_replays: number;
+  /** Media bytes sent per video id. */
+  media_bytes_served?: Record<string, number>;
   /** The highest `max_active_jobs` over all keys. */
   max_active_jobs: number;
   /** Per API key, by `apiKeyFingerprint` (configured keys always present): jobs the concurrency cap counts. */

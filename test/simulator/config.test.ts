@@ -11,6 +11,7 @@ test('defaults', () => {
     retryAfterSeconds: 1,
     faultRates: { rateLimited: 0, serverError: 0, connectionReset: 0, malformedBody: 0, slowResponse: 0 },
     concurrencyLimit: 10,
+    mediaBytesPerSecond: 0,
     webhooks: { duplicateRate: 0, dropRate: 0 },
   });
 });
@@ -32,6 +33,7 @@ test('every variable is read', () => {
     SIMULATOR_FAULT_RATE_MALFORMED: '0.4',
     SIMULATOR_FAULT_RATE_SLOW: '0.5',
     SIMULATOR_CONCURRENCY_LIMIT: '0',
+    SIMULATOR_MEDIA_BYTES_PER_SECOND: '65536',
     SIMULATOR_WEBHOOK_DUPLICATE_RATE: '0.6',
     SIMULATOR_WEBHOOK_DROP_RATE: '0.7',
     SIMULATOR_MEDIA_URL_TTL_SECONDS: '60',
@@ -53,6 +55,7 @@ test('every variable is read', () => {
     retryAfterSeconds: 3,
     faultRates: { rateLimited: 0.1, serverError: 0.2, connectionReset: 0.3, malformedBody: 0.4, slowResponse: 0.5 },
     concurrencyLimit: 0,
+    mediaBytesPerSecond: 65536,
     webhooks: { duplicateRate: 0.6, dropRate: 0.7 },
   });
 });

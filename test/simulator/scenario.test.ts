@@ -7,7 +7,7 @@ test('a prompt without a directive runs the default scenario', () => {
 
 test('every key is read and the directive is removed from the prompt', () => {
   const { scenario, prompt } = parseScenario(
-    'Make a video [[sim think=30s revise=5s ask=2 review=skip generate=5m video_delay=500ms duration=45 scenes=6 fail=video stuck=generating proceed=text unknown_status=queued]] please',
+    'Make a video [[sim think=30s revise=5s ask=2 review=skip generate=5m video_delay=500ms duration=45 scenes=6 video_size=8mb fail=video stuck=generating proceed=text unknown_status=queued]] please',
   );
   expect(prompt).toBe('Make a video please');
   expect(scenario).toEqual({
@@ -19,6 +19,7 @@ test('every key is read and the directive is removed from the prompt', () => {
     videoDelayMs: 500,
     durationSeconds: 45,
     scenes: 6,
+    videoBytes: 8 * 1024 * 1024,
     fail: 'video',
     stuck: 'generating',
     proceed: 'text',
@@ -38,9 +39,19 @@ test.each([
   ['[[sim fail=everything]]', /fail=everything: expected one of thinking, generating, video, silent/],
   ['[[sim ask=-1]]', /ask=-1: expected a whole number from 0 to 20/],
   ['[[sim review]]', /expected key=value/],
+  ['[[sim video_size=8]]', /video_size=8: expected a size with a unit/],
+  ['[[sim video_size=2gb]]', /up to 1gb/],
+  ['[[sim video_size=0kb]]', /video_size=0kb: expected a size/],
 ])('%s is an error, not a silent default', (prompt, message) => {
   expect(() => parseScenario(prompt)).toThrow(ScenarioError);
   expect(() => parseScenario(prompt)).toThrow(message);
+});
+
+test('video sizes take a unit', () => {
+  expect(parseScenario('[[sim video_size=512b]]').scenario.videoBytes).toBe(512);
+  expect(parseScenario('[[sim video_size=300KB]]').scenario.videoBytes).toBe(300 * 1024);
+  expect(parseScenario('[[sim video_size=1gb]]').scenario.videoBytes).toBe(1024 ** 3);
+  expect(parseScenario('no directive').scenario.videoBytes).toBeUndefined();
 });
 
 test('durations', () => {
