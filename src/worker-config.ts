@@ -63,7 +63,7 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>>) {
     worker: {
       shutdownGraceMs: env.WORKER_SHUTDOWN_GRACE,
       maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
-      /** Sessions kept in memory (about 2 MiB each); one evicted replays its history on its next event or query. */
+      /** Sessions kept in memory (about 0.5 MiB each); one evicted replays its history on its next event or query. */
       maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
       /** A prebuilt workflow bundle (`npm run build:workflows`); bundled from source at start otherwise. */
       workflowBundle: env.TEMPORAL_WORKFLOW_BUNDLE,

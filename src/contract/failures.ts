@@ -13,6 +13,16 @@ export const HEYGEN_FAILURE = {
   unavailable: 'HeyGenUnavailable',
 } as const;
 
+/** Thrown by the archive activity. */
+export const ARCHIVE_FAILURE = {
+  /** HeyGen's storage answered 404 for a file, even with a URL read just before. Not retried. */
+  mediaMissing: 'ArchiveMediaMissing',
+  /** HeyGen's storage answered 403 with a URL read just before. Retried. */
+  mediaRefused: 'ArchiveMediaRefused',
+  /** Any other answer than the file (5xx, a short body). Retried; a retry resumes the download. */
+  downloadFailed: 'ArchiveDownloadFailed',
+} as const;
+
 /** How a session workflow fails. */
 export const SESSION_FAILURE = {
   invalidInput: 'InvalidSessionInput',

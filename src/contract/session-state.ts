@@ -4,7 +4,7 @@
  * schema the workflow imports is built again for every workflow a worker keeps in memory.
  */
 import { z } from 'zod';
-import { NOTIFY_EVENTS, PHASES } from './session';
+import { ARCHIVE_FILES, NOTIFY_EVENTS, PHASES } from './session';
 
 /** One notification and how its delivery went: in the session's state, so callers and operators see it. */
 export const NotificationDeliverySchema = z.object({
@@ -87,6 +87,20 @@ export const VideoInfoSchema = z.object({
   completedAt: z.string().nullable(),
 });
 export type VideoInfo = z.infer<typeof VideoInfoSchema>;
+
+/** One archived file of the finished video: where it is, and what it is (to check a copy against). */
+export const ArchiveEntrySchema = z.object({
+  file: z.enum(ARCHIVE_FILES),
+  /** `local`: under ARCHIVE_DIR; `s3`: in ARCHIVE_S3_BUCKET. */
+  store: z.enum(['local', 's3']),
+  /** `<session id>/<name>`, e.g. `session-…/video.mp4`. */
+  key: z.string(),
+  size: z.number().int(),
+  sha256: z.string(),
+  contentType: z.string(),
+  archivedAt: z.string(),
+});
+export type ArchiveEntry = z.infer<typeof ArchiveEntrySchema>;
 
 export const SessionErrorSchema = z.object({
   reason: z.string(),

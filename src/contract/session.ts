@@ -25,6 +25,7 @@ export type {
 } from './session-schemas';
 export type {
   Action,
+  ArchiveEntry,
   ChatMessage,
   EarlierStoryboard,
   HeyGenLink,
@@ -66,6 +67,10 @@ export const CHECKPOINT_PHASES: readonly Phase[] = ['reviewing', 'waiting_for_in
 
 
 export const DEFAULT_REVIEW_TIMEOUT_MS = 7 * 24 * 3_600_000;
+/** A finished video's files the archive keeps, in the order they are archived (the video first). */
+export const ARCHIVE_FILES = ['video', 'captioned', 'subtitles', 'thumbnail', 'gif'] as const;
+export type ArchiveFile = (typeof ARCHIVE_FILES)[number];
+
 export const ON_TIMEOUT = ['stop', 'approve'] as const;
 export const ORIENTATIONS = ['landscape', 'portrait'] as const;
 
