@@ -4,7 +4,10 @@
  * connections. Scenarios add what they need (more workers, a worker process, a second simulator).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection } from '@temporalio/client';
@@ -112,8 +115,11 @@ export async function startStack(
   const webhookEnv: Record<string, string> = options.webhooks
     ? { HEYGEN_WEBHOOK_URL: `http://127.0.0.1:${apiPort}/v1/webhooks/heygen`, HEYGEN_WEBHOOK_SECRET: DEFAULT_SIMULATOR_WEBHOOK_SECRET }
     : {};
+  // Archived videos go to a folder of this stack's own, removed at close.
+  const archiveDir = mkdtempSync(path.join(os.tmpdir(), 'vao-bench-archive-'));
   const env = {
     ...webhookEnv,
+    ARCHIVE_DIR: archiveDir,
     TEMPORAL_ADDRESS: ctx.address,
     TEMPORAL_TASK_QUEUE: `bench-${name}-${Date.now()}`,
     HEYGEN_BASE_URL: simulator.url,
@@ -165,6 +171,7 @@ export async function startStack(
       await running;
       await connection.close();
       await simulator.close();
+      await rm(archiveDir, { recursive: true, force: true });
     },
   };
 }

@@ -8,6 +8,7 @@ import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseE
 import { temporalConfig, temporalEnv } from './config/temporal';
 import { tokensEnv } from './config/tokens';
 import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
+import { archiveEnv, archiveSection } from './config/archive';
 
 /**
  * Sessions a worker keeps in memory (about 0.5 MiB each). The SDK's own default grows with the heap
@@ -40,11 +41,12 @@ export const workerEnv = {
   NOTIFY_ALLOW_PRIVATE: boolean.default(false),
   // Only to put a review link in each session.awaiting_review notification.
   ...reviewLinksEnv,
+  ...archiveEnv,
 };
 
 const workerEnvSchema = z.object({ ...loggingEnv, ...temporalEnv, ...workerEnv });
 
-export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>>) {
+export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>> & { DATA_DIR: string }) {
   return {
     heygen: {
       /** Without a key the service talks to the HeyGen simulator (`npm run simulator`), never to HeyGen. */
@@ -68,6 +70,8 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>>) {
       /** A prebuilt workflow bundle (`npm run build:workflows`); bundled from source at start otherwise. */
       workflowBundle: env.TEMPORAL_WORKFLOW_BUNDLE,
     },
+    /** Where finished videos are copied to (or `off`). */
+    archive: archiveSection(env),
     notify: {
       /** Where the signing secrets come from (API_TOKENS or API_TOKENS_FILE, read at start). */
       tokens: { tokens: env.API_TOKENS, tokensFile: env.API_TOKENS_FILE },

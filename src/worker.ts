@@ -8,7 +8,8 @@
 import os from 'node:os';
 import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { createGovernorActivities, createHeyGenActivities, createNotifyActivities, heygenAccountId } from './activities';
+import { createArchiveActivities, createGovernorActivities, createHeyGenActivities, createNotifyActivities, heygenAccountId } from './activities';
+import { LocalArchiveStore } from './archive/store';
 import { readApiTokens } from './config/tokens';
 import { loadWorkerConfig, type WorkerConfig as Config } from './worker-config';
 import { HeyGenClient } from './heygen/client';
@@ -44,9 +45,10 @@ function notifySecrets(config: Config): Map<string, string> {
 
 export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): Promise<Worker> {
   const { config, logger } = options;
+  const heygen = options.heygen ?? heygenClientFromConfig(config, logger);
   const activities = {
     ...createHeyGenActivities({
-      heygen: options.heygen ?? heygenClientFromConfig(config, logger),
+      heygen,
       callbackUrl: config.heygen.webhookUrl,
       logger: logger.child({ component: 'activities' }),
     }),
@@ -61,6 +63,11 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
       allowPrivate: config.notify.allowPrivate,
       reviewLinks: config.notify.reviewLinks,
       logger: logger.child({ component: 'notify' }),
+    }),
+    ...createArchiveActivities({
+      heygen,
+      store: config.archive.kind === 'local' ? new LocalArchiveStore(config.archive.dir) : null,
+      logger: logger.child({ component: 'archive' }),
     }),
   };
   return Worker.create({

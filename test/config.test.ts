@@ -52,7 +52,9 @@ describe('loadConfig', () => {
       notifyAllowPrivate: false,
       reviewLinks: { secret: undefined, publicUrl: undefined },
       sessionTiming: undefined,
+      archive: { kind: 'local', dir: path.resolve('.data', 'archive') },
     });
+    expect(config.archive).toEqual(config.api.archive);
     expect(config.logLevel).toBe('info');
     expect(config.dataDir).toBe('.data');
   });
@@ -126,9 +128,16 @@ describe('loadConfig', () => {
       webhookSecret: 'whsec_real_secret',
       webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
       sessionTiming: expect.objectContaining({ pollInitial: 5_000, maxThinking: 3_600_000 }),
+      archive: { kind: 'local', dir: '/var/lib/vao/archive' },
     });
     expect(config.logLevel).toBe('debug');
     expect(config.logFormat).toBe('json');
+  });
+
+  test('the archive: a folder under DATA_DIR, ARCHIVE_DIR, or off; anything else named', () => {
+    expect(loadConfig({ ARCHIVE_DIR: '/srv/videos' }).archive).toEqual({ kind: 'local', dir: '/srv/videos' });
+    expect(loadConfig({ ARCHIVE: 'off', ARCHIVE_DIR: '/srv/videos' }).api.archive).toEqual({ kind: 'off' });
+    expect(() => loadConfig({ ARCHIVE: 's4' })).toThrow(/ARCHIVE: expected local or off/);
   });
 
   test('the dev server database follows DATA_DIR unless TEMPORAL_DEV_DB is set', () => {

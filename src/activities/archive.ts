@@ -85,9 +85,12 @@ export function createArchiveActivities({ heygen, store, logger }: ArchiveActivi
 
       const staging = store.stagingPath(key);
       await mkdir(path.dirname(staging), { recursive: true });
+      const progress = (bytes: number) => context.heartbeat({ file: input.file, bytes });
+      const started = (resumeFrom: number, status: number) =>
+        logger.info({ videoId: input.videoId, file: input.file, resumeFrom, status, attempt: context.info.attempt }, 'archive download started');
       let download: { size: number; sha256: string; contentType: string };
       try {
-        download = await downloadResuming(url, staging, contentTypeOf(key), signal, (bytes) => context.heartbeat({ file: input.file, bytes }));
+        download = await downloadResuming(url, staging, contentTypeOf(key), signal, progress, started);
       } catch (error) {
         if (!(error instanceof RefusedDownload)) throw error;
         // Expired or gone: read the video again for a fresh URL, and try that once.
@@ -95,7 +98,7 @@ export function createArchiveActivities({ heygen, store, logger }: ArchiveActivi
         url = await freshUrl(input.videoId, input.file, signal);
         if (!url) return { absent: 'not_offered' };
         try {
-          download = await downloadResuming(url, staging, contentTypeOf(key), signal, (bytes) => context.heartbeat({ file: input.file, bytes }));
+          download = await downloadResuming(url, staging, contentTypeOf(key), signal, progress, started);
         } catch (again) {
           if (!(again instanceof RefusedDownload)) throw again;
           throw ApplicationFailure.create({
@@ -134,9 +137,11 @@ async function downloadResuming(
   fallbackContentType: string,
   signal: AbortSignal,
   progress: (bytes: number) => void,
+  started: (resumeFrom: number, status: number) => void,
 ): Promise<{ size: number; sha256: string; contentType: string }> {
   let offset = await stat(staging).then((s) => s.size, () => 0);
   const response = await fetch(url, { signal, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} });
+  started(offset, response.status);
   const refuse = async (error: Error): Promise<never> => {
     await response.body?.cancel();
     throw error;

@@ -1,3 +1,4 @@
 export * from './heygen';
 export * from './governor';
 export * from './notify';
+export * from './archive';

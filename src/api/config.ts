@@ -7,6 +7,7 @@ import { SessionTimingOverridesSchema } from '../contract/session-schemas';
 import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt } from '../config/env';
 import { tokensEnv } from '../config/tokens';
 import { reviewLinksEnv, reviewLinksSection } from '../config/review-links';
+import { archiveEnv, archiveSection } from '../config/archive';
 import { temporalConfig, temporalEnv } from '../config/temporal';
 import { jsonText } from '../contract/json-text';
 
@@ -26,12 +27,13 @@ export const apiEnv = {
   HEYGEN_WEBHOOK_URL: httpUrl.optional(),
   NOTIFY_ALLOW_PRIVATE: boolean.default(false),
   ...reviewLinksEnv,
+  ...archiveEnv,
   SESSION_TIMING: jsonText(SessionTimingOverridesSchema, 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}').optional(),
 };
 
 const apiEnvSchema = z.object({ ...loggingEnv, ...temporalEnv, ...apiEnv });
 
-export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>>) {
+export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>> & { DATA_DIR: string }) {
   return {
     host: env.HOST,
     port: env.PORT,
@@ -57,6 +59,8 @@ export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>>) {
     reviewLinks: reviewLinksSection(env),
     /** Polling and limit overrides for the sessions the API starts (see docs/session-workflow.md). */
     sessionTiming: env.SESSION_TIMING,
+    /** Where the worker archives finished videos, served by `GET /v1/sessions/:id/video/content`. */
+    archive: archiveSection(env),
   };
 }
 

@@ -23,8 +23,8 @@ export interface ArchiveStore {
   commit(key: string, stagingPath: string, object: ArchivedObject & { contentType: string }): Promise<void>;
   /** The archived object under `key`, if one is there (a retry after a commit whose activity did not report back). */
   find(key: string): Promise<ArchivedObject | null>;
-  /** Bytes `start`..`end` (inclusive) of an archived object, or all of it. */
-  read(key: string, range?: { start: number; end: number }): Promise<Readable>;
+  /** Bytes `start`..`end` (inclusive) of an archived object, or all of it; null when it is not there. */
+  read(key: string, range?: { start: number; end: number }): Promise<Readable | null>;
 }
 
 /** The SHA-256 (hex) of a stream's bytes. */
@@ -76,8 +76,13 @@ export class LocalArchiveStore implements ArchiveStore {
     }
   }
 
-  async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    return createReadStream(this.pathOf(key), range);
+  async read(key: string, range?: { start: number; end: number }): Promise<Readable | null> {
+    // Opened first, so a missing file is known before any byte of an answer is sent.
+    const file = await open(this.pathOf(key), 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    return file ? file.createReadStream(range) : null;
   }
 
   /** The finished file of a key. */

@@ -67,6 +67,10 @@ function phaseWaitingFor(state: SessionState): string {
       return 'HeyGen is rendering the video';
     case 'finalizing':
       return 'fetching the finished video';
+    case 'archiving':
+      return `archiving the video${state.archive?.entries.length ? ` (${state.archive.entries.length} files so far)` : ''}`;
+    case 'archive_failed':
+      return `the video is done but could not be archived: ${state.archive?.error ?? 'unknown reason'} (the retryArchive signal tries again)`;
     case 'completed':
       return `done: ${state.video?.url ?? 'video ready'}`;
     case 'failed':

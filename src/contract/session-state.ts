@@ -64,7 +64,7 @@ export type EarlierStoryboard = z.infer<typeof EarlierStoryboardSchema>;
 
 export const ActionSchema = z.object({
   at: z.string(),
-  kind: z.enum(['approve', 'message', 'review_timeout', 'reapprove', 'stop']),
+  kind: z.enum(['approve', 'message', 'review_timeout', 'reapprove', 'stop', 'retry_archive']),
   requestId: z.string().nullable(),
   by: z.string().nullable(),
   /** `pending` until HeyGen has the message; `ignored` when it arrived outside a checkpoint. */
@@ -101,6 +101,22 @@ export const ArchiveEntrySchema = z.object({
   archivedAt: z.string(),
 });
 export type ArchiveEntry = z.infer<typeof ArchiveEntrySchema>;
+
+/** Our copy of the finished video (null until the session has one to archive). */
+export const ArchiveStateSchema = z.object({
+  /** `off`: archival is turned off (ARCHIVE=off) and nothing was copied. */
+  status: z.enum(['archiving', 'archived', 'failed', 'off']),
+  /** Files archived so far, in ARCHIVE_FILES order. */
+  entries: z.array(ArchiveEntrySchema),
+  /** Files HeyGen has none of for this video (e.g. no GIF). */
+  notOffered: z.array(z.enum(ARCHIVE_FILES)),
+  /** Why the last attempt failed (phase `archive_failed`). */
+  error: z.string().nullable(),
+  /** Attempts so far (each a pass over the files still missing; `retryArchive` starts another). */
+  attempts: z.number().int(),
+  updatedAt: z.string(),
+});
+export type ArchiveState = z.infer<typeof ArchiveStateSchema>;
 
 export const SessionErrorSchema = z.object({
   reason: z.string(),
@@ -157,6 +173,8 @@ export const SessionStateSchema = z.object({
   /** Storyboards the session has moved past (revised, or approved), oldest first (at most 10). */
   earlierStoryboards: z.array(EarlierStoryboardSchema).default([]),
   video: VideoInfoSchema.nullable(),
+  /** Our copy of the video's files; null before the video is finished (and in sessions from before archival). */
+  archive: ArchiveStateSchema.nullable().default(null),
   /** Every video the session produced, newest first (ids only). */
   videoIds: z.array(z.string()),
   error: SessionErrorSchema.nullable(),

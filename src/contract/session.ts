@@ -26,6 +26,7 @@ export type {
 export type {
   Action,
   ArchiveEntry,
+  ArchiveState,
   ChatMessage,
   EarlierStoryboard,
   HeyGenLink,
@@ -53,13 +54,19 @@ export const PHASES = [
   'reviewing',
   'generating',
   'finalizing',
+  'archiving',
   'completed',
   'failed',
   'stopped',
   'expired',
+  'archive_failed',
 ] as const;
 export type Phase = (typeof PHASES)[number];
-export const FINAL_PHASES: readonly Phase[] = ['completed', 'failed', 'stopped', 'expired'];
+/**
+ * Phases a session ends in. `archive_failed` is one too: HeyGen's work is done and the video known, but
+ * our copy of it is not made. The workflow still waits a while for `retryArchive` in it.
+ */
+export const FINAL_PHASES: readonly Phase[] = ['completed', 'failed', 'stopped', 'expired', 'archive_failed'];
 
 /** The longest request id (the API's Idempotency-Key on decisions, a signal's `requestId`): one limit everywhere. */
 export const REQUEST_ID_MAX = 200;
@@ -152,6 +159,7 @@ export const NOTIFY_EVENTS = [
   'session.failed',
   'session.stopped',
   'session.expired',
+  'session.archive_failed',
 ] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
@@ -189,6 +197,11 @@ export type VideoAgentSessionWorkflow = (input: SessionInput) => Promise<Session
 export const approveSignal = defineSignal<[ApproveSignal]>('approve');
 export const sendMessageSignal = defineSignal<[SendMessageSignal]>('sendMessage');
 export const heygenEventSignal = defineSignal<[HeygenEventSignal?]>('heygenEvent');
+/**
+ * Archive the finished video again, in phase `archive_failed` (after fixing what made it fail: storage
+ * credentials, a full disk). Ignored in any other phase. Payload optional: `{by}` names who asked.
+ */
+export const retryArchiveSignal = defineSignal<[{ by?: string }?]>('retryArchive');
 export const stateQuery = defineQuery<SessionState>('state');
 
 /**

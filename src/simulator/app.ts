@@ -31,6 +31,7 @@ import {
   videoWire,
 } from './wire';
 import { canonicalJson } from '../canonical-json';
+import { byteRange } from '../contract/byte-range';
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 const DOC_URL = 'https://developers.heygen.com/docs/error-codes';
@@ -113,24 +114,6 @@ interface IdempotencyRecord {
   expiresAt: number;
 }
 
-/**
- * The byte range a `Range` header asks for (inclusive), as object storage reads it: one range of
- * `bytes=` (`a-b`, `a-`, `-n`); anything else is ignored (the whole file), and a start past the end is
- * unsatisfiable.
- */
-export function byteRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
-  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
-  if (!match || (match[1] === '' && match[2] === '')) return undefined;
-  if (match[1] === '') {
-    const suffix = Number(match[2]);
-    return suffix === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1];
-  }
-  const start = Number(match[1]);
-  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  if (start >= size) return 'unsatisfiable';
-  return start > end ? undefined : [start, end];
-}
-
 /** A delay that ends early when the simulator shuts down, so no held response outlives it. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -168,7 +151,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
   const totals: Record<string, number> = {};
   const byStatus: Record<string, number> = {};
   const injected: Record<string, number> = {};
-  /** Media bytes sent per video (what archiving a video costs HeyGen's storage, retries included). */
+  /** Media bytes sent per video file, `<video id>/<file>` (what archiving costs HeyGen's storage, retries included). */
   const mediaBytesServed: Record<string, number> = {};
   let idempotentReplays = 0;
   /** Which /v3 endpoint a request is for (set by the route, read when counting responses). */
@@ -536,7 +519,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     if (fault === '503') return reply.code(503).type('text/html').send(GATEWAY_PAGE(503, 'Service Temporarily Unavailable'));
     const media = mediaFile(kind, id, file);
     if (!media) return reply.code(404).type('text/plain').send('Not found');
-    return sendMedia(request, reply, media, fault === 'cut', kind === 'videos' ? id : undefined);
+    return sendMedia(request, reply, media, fault === 'cut', kind === 'videos' ? `${id}/${file}` : undefined);
   });
 
   /** The file behind a media path, if there is one. */
@@ -564,7 +547,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
    * Sends a media file as object storage does: `Range` honoured (one range; 416 past the end), at
    * `mediaBytesPerSecond` when set; `cut` drops the connection halfway through the body.
    */
-  function sendMedia(request: FastifyRequest, reply: FastifyReply, media: MediaFile, cut: boolean, videoId: string | undefined): FastifyReply {
+  function sendMedia(request: FastifyRequest, reply: FastifyReply, media: MediaFile, cut: boolean, counted: string | undefined): FastifyReply {
     const range = byteRange(request.headers.range, media.size);
     if (range === 'unsatisfiable') return reply.code(416).header('content-range', `bytes */${media.size}`).send();
     const [start, end] = range ?? [0, media.size - 1];
@@ -577,7 +560,7 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
       for (const chunk of media.read(start, end)) {
         if (closing.signal.aborted) return;
         const part = start + sent + chunk.length > cutAt ? chunk.subarray(0, cutAt - start - sent) : chunk;
-        if (videoId) mediaBytesServed[videoId] = (mediaBytesServed[videoId] ?? 0) + part.length;
+        if (counted) mediaBytesServed[counted] = (mediaBytesServed[counted] ?? 0) + part.length;
         if (part !== chunk) {
           yield part;
           throw new Error('simulated connection drop mid-download');

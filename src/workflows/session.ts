@@ -17,6 +17,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type {
+  ArchiveActivities,
   FollowInput,
   FollowResult,
   GovernorActivities,
@@ -29,7 +30,7 @@ import type {
   VideoDetails,
 } from '../activities';
 import { formatDuration } from '../contract/duration';
-import { HEYGEN_FAILURE, SESSION_FAILURE } from '../contract/failures';
+import { ARCHIVE_FAILURE, HEYGEN_FAILURE, SESSION_FAILURE } from '../contract/failures';
 import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from '../contract/governor';
 import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
 import {
@@ -49,8 +50,10 @@ import {
   decisionOutcomeUpdate,
   type DecisionOutcome,
   heygenEventSignal,
+  retryArchiveSignal,
   sendMessageSignal,
   stateQuery,
+  ARCHIVE_FILES,
   CHECKPOINT_PHASES,
   FINAL_PHASES,
   summarizePrompt,
@@ -93,6 +96,7 @@ const EVENT_OF_PHASE: Partial<Record<Phase, NotifyEvent>> = {
   failed: 'session.failed',
   stopped: 'session.stopped',
   expired: 'session.expired',
+  archive_failed: 'session.archive_failed',
 };
 /** How long a stop is retried while HeyGen cannot be reached (a job left running keeps billing). */
 const STOP_RETRY_WINDOW_MS = 24 * 3_600_000;
@@ -108,6 +112,12 @@ const FOLLOW_STRETCH_MAX_MS = 30 * 60_000;
 const FOLLOW_READ_ALLOWANCE_MS = 2 * 60_000;
 /** The state's progress is at most this many points behind HeyGen's while it works. */
 const FOLLOW_PROGRESS_STEP = 20;
+/** Marks sessions that archive their video before completing. */
+const ARCHIVE_MEDIA = 'archive-media';
+/** How long one file's archival is retried (a download resumes on retry) before the phase turns `archive_failed`. */
+const ARCHIVE_RETRY_FOR = '1 hour';
+/** How long a session waits in `archive_failed` for `retryArchive` before its workflow ends. */
+const ARCHIVE_RETRY_WINDOW_MS = 7 * 24 * 3_600_000;
 /**
  * HeyGen's progress at a storyboard (its docs show a session `reviewing` at 45): the agent's thinking is
  * paced toward it, a render toward 100.
@@ -223,6 +233,9 @@ class SessionRun {
   private readonly quickWrites: HeyGenActivities;
   private readonly governor: GovernorActivities;
   private readonly notifier: NotifyActivities;
+  private readonly archiver: ArchiveActivities;
+  /** Who sent `retryArchive` while the session waited in `archive_failed` (null: nobody yet). */
+  private archiveRetryBy: string | null = null;
   private notificationSeq: number;
   /** Notifications being delivered, by id: the body (carried across continue-as-new) and the retry loop. */
   private readonly deliveries = new Map<string, { body: string; done: Promise<void> }>();
@@ -253,6 +266,7 @@ class SessionRun {
       review: null,
       earlierStoryboards: [],
       video: null,
+      archive: null,
       videoIds: [],
       error: null,
       queue: null,
@@ -270,6 +284,7 @@ class SessionRun {
     this.state.phaseHistory ??= [];
     this.state.prompt ||= input.prompt;
     this.state.earlierStoryboards ??= [];
+    this.state.archive ??= null;
     this.notificationSeq = carried?.notificationSeq ?? 0;
     this.seenRequestIds = new Set(carried?.seenRequestIds ?? []);
     this.cursor = carried?.cursor ?? 0;
@@ -293,6 +308,13 @@ class SessionRun {
     this.governor = wf.proxyActivities<GovernorActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1s', maximumInterval: '30s' } });
     // One attempt per call: the workflow retries, so the delivery log shows every attempt.
     this.notifier = wf.proxyActivities<NotifyActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } });
+    // A download heartbeats its progress; a retry (another worker, or after a crash) resumes it.
+    this.archiver = wf.proxyActivities<ArchiveActivities>({
+      startToCloseTimeout: '1 hour',
+      scheduleToCloseTimeout: ARCHIVE_RETRY_FOR,
+      heartbeatTimeout: this.timing.activityHeartbeatTimeout,
+      retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
+    });
     for (const pending of carried?.pendingNotifications ?? []) {
       const delivery = this.state.notifications.find((d) => d.id === pending.id);
       if (delivery) this.deliver(delivery, pending.body);
@@ -325,6 +347,12 @@ class SessionRun {
         const checked = checkDecisionOutcomeInput(input);
         if (!checked.ok) throw new Error(`invalid decisionOutcome input: ${describeProblems(checked.problems)}`);
       },
+    });
+    wf.setHandler(retryArchiveSignal, (raw) => {
+      const by = raw && typeof raw === 'object' && typeof raw.by === 'string' ? raw.by.slice(0, 200) : null;
+      const waiting = this.state.phase === 'archive_failed';
+      this.recordAction('retry_archive', null, by, waiting ? 'applied' : 'ignored', waiting ? null : `the session is ${this.state.phase}, not archive_failed`);
+      if (waiting) this.archiveRetryBy = by ?? 'unnamed';
     });
     wf.setHandler(heygenEventSignal, (raw) => {
       const parsed = checkHeygenEventSignal(raw);
@@ -430,7 +458,16 @@ class SessionRun {
             break;
           case 'finalizing':
             await this.finalize();
-            return await this.endCompleted();
+            // Sessions that reached here before archival existed complete as they did.
+            if (!wf.patched(ARCHIVE_MEDIA)) return await this.endCompleted();
+            this.setPhase('archiving');
+            break;
+          case 'archiving':
+            if (await this.archiveVideo()) return await this.endCompleted();
+            break;
+          case 'archive_failed':
+            if (await this.waitForArchiveRetry()) break;
+            return await this.endArchiveFailed();
           default:
             throw wf.ApplicationFailure.nonRetryable(`session in unexpected phase ${this.state.phase}`, SESSION_FAILURE.internal);
         }
@@ -1017,6 +1054,67 @@ class SessionRun {
   }
 
   // -------------------------------------------------------------------------------------------------
+  // Archival: our own copy of the finished video's files (HeyGen's URLs expire)
+
+  /**
+   * Archives each file not archived yet, in order; true when done (or archival is off). A failure that
+   * outlasts its retries turns the phase `archive_failed`, keeping what was archived and the video.
+   */
+  private async archiveVideo(): Promise<boolean> {
+    // HeyGen's work is done: its job slot goes back before a long download.
+    await this.releaseSlot('completed');
+    const video = this.state.video!;
+    const archive = (this.state.archive ??= { status: 'archiving', entries: [], notOffered: [], error: null, attempts: 0, updatedAt: iso(Date.now()) });
+    Object.assign(archive, { status: 'archiving', error: null, attempts: archive.attempts + 1, updatedAt: iso(Date.now()) });
+    this.touch();
+    for (const file of ARCHIVE_FILES) {
+      if (archive.entries.some((entry) => entry.file === file) || archive.notOffered.includes(file)) continue;
+      let result;
+      try {
+        result = await this.archiver.archiveVideoFile({ sessionKey: wf.workflowInfo().workflowId, videoId: video.videoId, file });
+      } catch (error) {
+        if (wf.isCancellation(error)) throw error;
+        Object.assign(archive, { status: 'failed', error: `${file}: ${describeFailure(error)}`, updatedAt: iso(Date.now()) });
+        this.state.error = { reason: `The video could not be archived (${archive.error})`, type: archiveFailureType(error) };
+        this.setPhase('archive_failed');
+        return false;
+      }
+      if ('absent' in result && result.absent === 'off') {
+        Object.assign(archive, { status: 'off', updatedAt: iso(Date.now()) });
+        this.touch();
+        return true;
+      }
+      if ('archived' in result) archive.entries.push(result.archived);
+      else archive.notOffered.push(file);
+      archive.updatedAt = iso(Date.now());
+      this.touch();
+    }
+    Object.assign(archive, { status: 'archived', updatedAt: iso(Date.now()) });
+    this.state.error = null;
+    this.touch();
+    return true;
+  }
+
+  /** In `archive_failed`: true when `retryArchive` came (the phase is `archiving` again), false when the window passed. */
+  private async waitForArchiveRetry(): Promise<boolean> {
+    const remaining = Date.parse(this.state.phaseSince) + ARCHIVE_RETRY_WINDOW_MS - Date.now();
+    if (remaining > 0) await wf.condition(() => this.archiveRetryBy !== null, remaining, { summary: 'wait for retryArchive' });
+    if (this.archiveRetryBy === null) return false;
+    wf.log.info('archive retried on request', { by: this.archiveRetryBy });
+    this.archiveRetryBy = null;
+    this.setPhase('archiving');
+    return true;
+  }
+
+  /** Nobody retried in time: the session ends `archive_failed`, the video info and any archived files kept. */
+  private async endArchiveFailed(): Promise<SessionResult> {
+    await this.releaseSlot('archive_failed');
+    this.settleWaitingDecisions('the session has ended');
+    await this.deliveriesSettled();
+    return this.state;
+  }
+
+  // -------------------------------------------------------------------------------------------------
   // Endings: each one leaves a true state, HeyGen stopped if it may still run, the slot given back.
 
   private fail(reason: string, type: string): never {
@@ -1250,6 +1348,10 @@ class SessionRun {
         return `Rendering the video since ${since}`;
       case 'finalizing':
         return 'Fetching the finished video';
+      case 'archiving':
+        return `Archiving the video (${this.state.archive?.entries.length ?? 0} files so far, attempt ${this.state.archive?.attempts ?? 1})`;
+      case 'archive_failed':
+        return `**The video could not be archived**: ${this.state.archive?.error ?? 'unknown reason'}. Send the \`retryArchive\` signal to try again.`;
       case 'completed':
         return `Completed: video ${this.state.video?.videoId ?? ''}${this.state.video?.durationSeconds ? ` (${Math.round(this.state.video.durationSeconds)} s)` : ''}`;
       case 'failed':
@@ -1264,6 +1366,12 @@ class SessionRun {
 
 function pendingResource(resourceId: string, status: 'loading' | 'unavailable', note: string | null): ResourceInfo {
   return { resourceId, status, type: null, url: null, thumbnailUrl: null, previewUrl: null, note };
+}
+
+/** The failure type an archival failure is recorded with: the activity's own, or ArchiveDownloadFailed. */
+function archiveFailureType(error: unknown): string {
+  const type = applicationCause(error)?.type;
+  return type && (Object.values(ARCHIVE_FAILURE) as string[]).includes(type) ? type : ARCHIVE_FAILURE.downloadFailed;
 }
 
 /** The HeyGen failure behind an activity failure, if that is what it is. */

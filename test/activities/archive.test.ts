@@ -66,9 +66,9 @@ async function served(videoId: string, file: 'video_url' | 'subtitle_url' | 'thu
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-/** Media bytes the simulator has sent for a video, from its stats. */
+/** Media bytes the simulator has sent of a video's main file, from its stats. */
 async function mediaBytesServed(videoId: string): Promise<number> {
-  return (await sim.stats()).media_bytes_served?.[videoId] ?? 0;
+  return (await sim.stats()).media_bytes_served?.[`${videoId}/video.mp4`] ?? 0;
 }
 
 test('a normal archive: each file in the folder, its size and SHA-256 those of the simulator\'s file; nothing staged left', async () => {

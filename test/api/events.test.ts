@@ -86,7 +86,7 @@ test('one reader follows a whole session: each change once, in order, then the e
   const phases = events.filter((e) => e.event === 'phase').map((e) => e.data.phase);
   const start = (events[0]!.data as { phase: string }).phase;
   expect([start, ...phases].filter((phase, i, all) => phase !== all[i - 1])).toEqual([start, ...phases]);
-  expect(phases.slice(phases.indexOf('reviewing'))).toEqual(['reviewing', 'thinking', 'reviewing', 'generating', 'finalizing', 'completed']);
+  expect(phases.slice(phases.indexOf('reviewing'))).toEqual(['reviewing', 'thinking', 'reviewing', 'generating', 'finalizing', 'archiving', 'completed']);
   // Two storyboards, one video, every message once.
   expect(events.filter((e) => e.event === 'review').map((e) => e.data.revision).filter((r, i, all) => r !== all[i - 1])).toEqual([1, 2]);
   expect(events.filter((e) => e.event === 'video')).toHaveLength(1);

@@ -2,7 +2,9 @@
  * Session workflows end to end in one test file: the run's Temporal dev server, a simulator over real
  * HTTP, and a worker (in this process, with the real activities) on a task queue of the file's own.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -61,7 +63,10 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
   const taskQueue = uniqueId('sessions');
   // The governor runs as in production, with room enough that sessions a test leaves parked never
   // hold up the next test (each simulator is an account of its own); tests of the cap set their own.
+  // Each harness archives its videos into a folder of its own, removed at close.
+  const archiveDir = mkdtempSync(path.join(os.tmpdir(), 'vao-test-archive-'));
   const configEnv = {
+    ARCHIVE_DIR: archiveDir,
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     HEYGEN_BASE_URL: sim.url,
@@ -133,6 +138,7 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
       for (const worker of workers) await worker.stop();
       await closeClient();
       await sim.close();
+      await rm(archiveDir, { recursive: true, force: true });
     },
   };
 }

@@ -12,7 +12,7 @@ export interface SimulatorStats {
   responses: Record<string, number>;
   faults_injected: Record<string, number>;
   idempotent_replays: number;
-  /** Media bytes sent per video id. */
+  /** Media bytes sent per video file: `<video id>/video.mp4`, `.../captioned.mp4`, ... */
   media_bytes_served?: Record<string, number>;
   /** The highest `max_active_jobs` over all keys. */
   max_active_jobs: number;

@@ -1,8 +1,10 @@
 /**
- * Crash safety: the worker process is killed with SIGKILL mid-session (while polling, and while an
- * approval is on its way to HeyGen); a new worker process takes over and the session completes with
- * one HeyGen session and one approval message.
+ * Crash safety: the worker process is killed with SIGKILL mid-session (while polling, while an approval
+ * is on its way to HeyGen, and while the video is being archived); a new worker process takes over and
+ * the session completes with one HeyGen session, one approval message, and one copy of the video.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +39,7 @@ async function startWorkerProcess(): Promise<RunningProcess> {
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_TASK_QUEUE: h.taskQueue,
     HEYGEN_BASE_URL: h.sim.url,
+    ARCHIVE_DIR: h.configEnv.ARCHIVE_DIR!,
     TEMPORAL_WORKFLOW_BUNDLE: bundlePath,
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
@@ -92,4 +95,45 @@ test('killed while the approval is on its way to HeyGen: the approval reaches He
   const sessions = await h.heygenSessions(handle.workflowId);
   expect(sessions).toHaveLength(1);
   expect(sessions[0]!.messages).toHaveLength(1);
+});
+
+test('killed mid-download while archiving: no partial file visible, the next worker resumes it, no second full copy', async () => {
+  const size = 2 * 1024 * 1024;
+  // 8 s for the video at this pace: the worker dies a quarter of the way in.
+  await h.sim.configure({ mediaBytesPerSecond: 256 * 1024 });
+  let worker = await startWorkerProcess();
+  try {
+    const handle = await h.start({
+      prompt: 'Crash while archiving [[sim think=2s generate=2s video_size=2mb]]',
+      autoApprove: true,
+      timing: { activityHeartbeatTimeout: '2s' },
+    });
+    const archiving = await h.waitForPhase(handle, 'archiving', 30_000);
+    const videoId = archiving.video!.videoId;
+    const served = async () => (await h.sim.stats()).media_bytes_served?.[`${videoId}/video.mp4`] ?? 0;
+    await eventually(async () => (await served()) >= size / 4, { timeoutMs: 30_000, what: 'a quarter of the video downloaded' });
+    await kill(worker);
+
+    const archive = h.configEnv.ARCHIVE_DIR!;
+    const target = path.join(archive, handle.workflowId, 'video.mp4');
+    const staged = readdirSync(path.join(archive, '.staging')).map((name) => statSync(path.join(archive, '.staging', name)).size);
+    expect(existsSync(target)).toBe(false);
+    expect(staged.length).toBe(1);
+    const stagedBytes = staged[0]!;
+
+    worker = await startWorkerProcess();
+    const state = await handle.result();
+    const total = await served();
+    console.log(`killed at ${stagedBytes} of ${size} bytes staged; ${total} bytes served in all (${(total / size).toFixed(2)}x the file)`);
+    expect(state.phase).toBe('completed');
+    const entry = state.archive!.entries.find((e) => e.file === 'video')!;
+    expect(entry.size).toBe(size);
+    expect(createHash('sha256').update(readFileSync(target)).digest('hex')).toBe(entry.sha256);
+    // The download resumed from what was staged: far less than a second full copy.
+    expect(total).toBeLessThan(size * 1.5);
+    expect(readdirSync(path.join(archive, '.staging'))).toEqual([]);
+  } finally {
+    await kill(worker);
+    await h.sim.configure({ mediaBytesPerSecond: 0 });
+  }
 });
