@@ -31,6 +31,8 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/src/simulator/media ./dist/src/simulator/media
 COPY --from=build --chown=node:node /app/src/api/review-page ./dist/src/api/review-page
+# The video archive's mount point, owned by node so a new named volume mounted there is writable.
+RUN mkdir -p /archive && chown node:node /archive
 USER node
 EXPOSE 3000
 # node itself, not npm: SIGTERM must reach the process (run with an init: docker run --init, compose init: true).

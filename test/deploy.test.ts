@@ -30,6 +30,7 @@ interface Service {
   ports?: string[];
   profiles?: string[];
   depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
 }
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const services = compose.services;
@@ -66,6 +67,14 @@ describe('docker-compose.yml', () => {
     }
     expect(services.worker!.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', HEYGEN_API_KEY: '${HEYGEN_API_KEY:-}' });
     expect(services.api!.environment!.API_TOKENS).toMatch(/^\$\{API_TOKENS:\?/);
+  });
+
+  test('the worker writes the video archive to a volume the API reads (the same ARCHIVE_DIR), owned by the image\'s user', () => {
+    const mount = (name: string) => services[name]!.volumes?.find((volume) => volume.split(':')[1] === services[name]!.environment!.ARCHIVE_DIR);
+    expect(mount('worker')).toBe('video-archive:/archive');
+    expect(mount('api')).toBe('video-archive:/archive:ro');
+    expect(compose.volumes).toHaveProperty('video-archive');
+    expect(dockerfile).toMatch(/mkdir -p \/archive && chown node:node \/archive[\s\S]*USER node/);
   });
 
   test('the search attributes are registered by the service\'s own setup, from the workflow\'s definitions', () => {

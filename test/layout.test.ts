@@ -47,7 +47,7 @@ const ALLOWED: Record<string, string[]> = {
   temporal: ['contract', 'config'],
   simulator: ['contract', 'config'],
   cli: ['contract'],
-  api: ['contract', 'config', 'temporal'],
+  api: ['contract', 'config', 'temporal', 'archive'],
 };
 const LEAVES = ['errors', 'canonical-json', 'logging', 'paths', 'lifecycle', 'net-addresses', 'review-links'];
 

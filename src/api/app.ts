@@ -23,6 +23,7 @@ import { ApiError, ERROR_STATUS, type ErrorCode } from './errors';
 import { createMetrics } from './metrics';
 import { reviewPageRoutes } from './routes/review-page';
 import { sessionRoutes } from './routes/sessions';
+import { LocalArchiveStore } from '../archive/store';
 import { systemRoutes } from './routes/system';
 import { webhookRoutes } from './routes/webhooks';
 import { SessionsService } from './sessions';
@@ -198,7 +199,14 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
   // Closing: the connection to Temporal is closed after this, so the calls under way finish first.
   app.addHook('onClose', () => sessions.settle());
   await app.register(systemRoutes, { sessions, metrics });
-  await app.register(sessionRoutes, { prefix: '/v1', sessions, verifier, streamIntervalMs: config.api.streamIntervalMs, publicUrl: config.api.reviewLinks.publicUrl });
+  await app.register(sessionRoutes, {
+    prefix: '/v1',
+    sessions,
+    verifier,
+    streamIntervalMs: config.api.streamIntervalMs,
+    publicUrl: config.api.reviewLinks.publicUrl,
+    archive: config.api.archive.kind === 'local' ? new LocalArchiveStore(config.api.archive.dir) : null,
+  });
   await app.register(reviewPageRoutes);
   // No secret, no route: an unsigned (or publicly signed) webhook must never wake a session.
   if (config.api.webhookSecret) await app.register(webhookRoutes, { prefix: '/v1/webhooks', sessions, secret: config.api.webhookSecret });

@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   session_finished: 409,
   conflict: 409,
   video_not_ready: 409,
+  video_not_archived: 409,
+  range_not_satisfiable: 416,
   payload_too_large: 413,
   unsupported_media_type: 415,
   headers_too_large: 431,

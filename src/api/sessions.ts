@@ -28,6 +28,9 @@ import {
   SESSION_WORKFLOW_TYPE,
   stateQuery,
   type Action,
+  type ArchiveEntry,
+  type ArchiveFile,
+  type ArchiveState,
   type Phase,
   type SessionInput,
   type SessionState,
@@ -44,6 +47,9 @@ import type { CursorCodec } from './cursor';
 import { reviewLinkUrl, type ReviewLinkSigner } from '../review-links';
 import { apiErrorFromTemporal, type AnsweredBy } from './temporal-errors';
 import { StateCache } from './state-cache';
+
+/** Phases in which a session's video is known: read, being archived, archived or not. */
+const VIDEO_PHASES: readonly Phase[] = ['archiving', 'completed', 'archive_failed'];
 
 /** Sessions whose tenant the API remembers (it never changes), so decisions skip a describe. */
 const TENANT_CACHE_SIZE = 10_000;
@@ -268,15 +274,33 @@ export class SessionsService {
     return 'stopping';
   }
 
-  async video(principal: Principal, id: string): Promise<VideoInfo> {
+  /** The finished video (HeyGen's info) and our archive of it; 409 video_not_ready before HeyGen finished it. */
+  async video(principal: Principal, id: string): Promise<VideoInfo & { archive: ArchiveState | null }> {
     const { handle, description } = await this.owned(principal, id);
     const status = description.typedSearchAttributes.get(VideoAgentStatus) ?? null;
-    // A completed session may still be running a little while its last notifications are delivered.
-    if (description.status.name === 'COMPLETED' || (description.status.name === 'RUNNING' && status === 'completed')) {
+    // Known once the session reads it (`finalizing`), kept while it is archived and if archival fails.
+    if (description.status.name === 'COMPLETED' || (status !== null && VIDEO_PHASES.includes(status as Phase))) {
       const state = await this.readState(handle, description);
-      if (state.video) return state.video;
+      if (state.video) return { ...state.video, archive: state.archive ?? null };
     }
     throw new ApiError('video_not_ready', `The session has no video${status ? ` (it is ${status})` : ''}.`, { status });
+  }
+
+  /** The archive entry of one of the video's files, to serve; 409 video_not_archived when there is none. */
+  async archivedFile(principal: Principal, id: string, file: ArchiveFile): Promise<ArchiveEntry> {
+    const { archive } = await this.video(principal, id);
+    const entry = archive?.entries.find((e) => e.file === file);
+    if (entry) return entry;
+    const why = !archive
+      ? 'the session has no archive (archival was not part of it)'
+      : archive.notOffered.includes(file)
+        ? `HeyGen has no ${file} file for this video`
+        : archive.status === 'off'
+          ? 'archival is turned off'
+          : archive.status === 'failed'
+            ? `archiving it failed: ${archive.error ?? 'unknown reason'}`
+            : 'it is being archived';
+    throw new ApiError('video_not_archived', `The ${file} file is not archived: ${why}.`, { file, archive: archive?.status ?? null });
   }
 
   /**

@@ -1,8 +1,13 @@
 /**
  * The CLI's view of the HTTP API: one method per call, errors turned into messages a person can act on.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
+import { pipeline } from 'node:stream/promises';
 
 export class CliError extends Error {
   constructor(
@@ -94,6 +99,57 @@ export class ApiClient {
     }
     if (response.status >= 400) throw this.explain(response.status, body as ApiErrorBody, path);
     return { status: response.status, body: body as T };
+  }
+
+  /**
+   * Downloads a file answer into `destination`: written to `<destination>.part` and renamed once whole,
+   * so a broken download never leaves a file that looks complete. Reports progress as it goes.
+   */
+  async download(
+    urlPath: string,
+    destination: string,
+    progress: (bytes: number, total: number | null) => void,
+  ): Promise<{ bytes: number; sha256: string; etag: string | null }> {
+    if (!this.token) throw new CliError('No API token: pass --token, set VAO_TOKEN, or run `npm start` here.', EXIT.api);
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${urlPath}`, { headers: { authorization: `Bearer ${this.token}` } });
+    } catch (error) {
+      const { cause } = error as { cause?: { code?: string; message?: string } };
+      throw new CliError(`Cannot reach the API at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (error as Error).message}).`, EXIT.api);
+    }
+    if (response.status !== 200 || !response.body) {
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = { error: { message: text.slice(0, 200) } };
+      }
+      throw this.explain(response.status, body as ApiErrorBody, urlPath);
+    }
+    const total = response.headers.get('content-length') === null ? null : Number(response.headers.get('content-length'));
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        progress(bytes, total);
+        done(null, chunk);
+      },
+    });
+    const partial = `${destination}.part`;
+    try {
+      await pipeline(Readable.fromWeb(response.body as ReadableStream<Uint8Array>), counted, createWriteStream(partial));
+      if (total !== null && bytes !== total) throw new CliError(`The download stopped at ${bytes} of ${total} bytes; run the command again.`, EXIT.api);
+      await rename(partial, destination);
+    } catch (error) {
+      await rm(partial, { force: true });
+      if (error instanceof CliError) throw error;
+      throw new CliError(`Could not save the video to ${destination}: ${(error as Error).message}`, EXIT.api);
+    }
+    return { bytes, sha256: hash.digest('hex'), etag: response.headers.get('etag')?.replace(/"/g, '') ?? null };
   }
 
   /**

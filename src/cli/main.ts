@@ -12,7 +12,7 @@ import { durationProblem, parseDuration } from '../contract/duration';
 import type { SessionFile, SessionState } from '../contract/session';
 import { ApiCallError, ApiClient, CliError, EXIT, localTokenFile, resolveToken } from './api-client';
 import { listen } from './listen';
-import { ENDED, NEEDS_INPUT, nextStep, statusLine, summary, table, VAO, waitingFor } from './render';
+import { ENDED, NEEDS_INPUT, nextStep, progressBar, statusLine, summary, table, VAO, waitingFor } from './render';
 
 const USAGE = `vao: HeyGen Video Agent sessions through the video-agent-orchestrator API
 (in a clone of the project, run it as \`npx vao ...\`)
@@ -27,7 +27,7 @@ Usage:
   vao approve <id> [-m <message>] [--idempotency-key <key>]
   vao message <id> -m <message> [--avatar <id>] [--voice <id>] [--file ...]... [--idempotency-key <key>]
   vao stop <id>
-  vao video <id>
+  vao video <id> [-o <file.mp4>]   the video's info; with -o, download our archived copy (with a progress bar)
   vao review-link <id> [--name <reviewer>] [--expires 48h]
                                    a link to the review page, for someone without a token
   vao watch <id> [--interval 1s]
@@ -69,6 +69,7 @@ const OPTIONS = {
   secret: { type: 'string' },
   name: { type: 'string' },
   expires: { type: 'string' },
+  output: { type: 'string', short: 'o' },
 } as const;
 
 type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -78,6 +79,24 @@ interface Io {
   err: (text: string) => void;
   isTTY: boolean;
   env: NodeJS.ProcessEnv;
+}
+
+/** `vao video <id> -o <file>`: downloads the archived video, a progress bar on a terminal, then checks its SHA-256. */
+async function downloadVideo(api: ApiClient, id: string, output: string, io: Io): Promise<number> {
+  let shown = -1;
+  const result = await api.download(`/v1/sessions/${encodeURIComponent(id)}/video/content`, output, (bytes, total) => {
+    if (!io.isTTY || !total) return;
+    const percent = Math.floor((bytes / total) * 100);
+    if (percent === shown) return;
+    shown = percent;
+    io.err(`\r${progressBar(percent)} ${String(percent).padStart(3)}%  ${(bytes / 2 ** 20).toFixed(1)} / ${(total / 2 ** 20).toFixed(1)} MiB`);
+  });
+  if (io.isTTY && shown >= 0) io.err('\n');
+  if (result.etag && result.etag !== result.sha256) {
+    throw new CliError(`The download's SHA-256 (${result.sha256}) is not the archive's (${result.etag}); ${output} may be damaged.`, EXIT.api);
+  }
+  io.out(`Saved ${output} (${result.bytes} bytes, SHA-256 ${result.sha256})\n`);
+  return EXIT.ok;
 }
 
 function usage(message: string): CliError {
@@ -328,8 +347,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     case 'video': {
-      const { body } = await api.call<{ url: string | null; durationSeconds: number | null; thumbnailUrl: string | null }>('GET', `/v1/sessions/${needId(positionals, command)}/video`);
-      print(body, `${body.url ?? '(no URL)'}\n${body.durationSeconds ?? '?'} s${body.thumbnailUrl ? `, thumbnail ${body.thumbnailUrl}` : ''}\n(The URL is HeyGen's and expires; run this again for a fresh one.)`);
+      const id = needId(positionals, command);
+      if (flags.output) return downloadVideo(api, id, flags.output, io);
+      const { body } = await api.call<{ url: string | null; durationSeconds: number | null; thumbnailUrl: string | null; archive: { status: string } | null }>('GET', `/v1/sessions/${id}/video`);
+      const archived = body.archive?.status === 'archived' ? `\nArchived: \`vao video ${id} -o video.mp4\` downloads it (our copy does not expire).` : body.archive ? `\nArchive: ${body.archive.status}.` : '';
+      print(body, `${body.url ?? '(no URL)'}\n${body.durationSeconds ?? '?'} s${body.thumbnailUrl ? `, thumbnail ${body.thumbnailUrl}` : ''}\n(The URL is HeyGen's and expires; run this again for a fresh one.)${archived}`);
       return EXIT.ok;
     }
     case 'review-link': {

@@ -3,9 +3,9 @@
  * once; Fastify validates with them and the OpenAPI document at /openapi.json is generated from them.
  */
 import { z } from 'zod';
-import { PHASES } from './session';
+import { ARCHIVE_FILES, PHASES } from './session';
 import { ApproveSignalSchema, DurationSchema, SendMessageSignalSchema, SessionRequestSchema } from './session-schemas';
-import { SessionStateSchema, VideoInfoSchema } from './session-state';
+import { ArchiveStateSchema, SessionStateSchema, VideoInfoSchema } from './session-state';
 
 export const SessionIdSchema = z
   .string()
@@ -91,7 +91,11 @@ export const ReviewLinkResponseSchema = z.object({
 
 export const StopResponseSchema = z.object({ id: z.string(), status: z.enum(['stopping', 'finished']) });
 
-export const VideoResponseSchema = VideoInfoSchema.extend({ sessionId: z.string() });
+/** The video as HeyGen gave it (its URLs expire), and our archive of its files (null before archival, or in sessions from before it). */
+export const VideoResponseSchema = VideoInfoSchema.extend({ sessionId: z.string(), archive: ArchiveStateSchema.nullable() });
+
+/** Which archived file `GET /v1/sessions/:id/video/content` serves. */
+export const VideoContentQuerySchema = z.object({ file: z.enum(ARCHIVE_FILES).default('video') }).strict();
 
 export const ErrorResponseSchema = z
   .object({

@@ -39,6 +39,7 @@ test('every route is there, with its schemas', async () => {
       'POST /v1/sessions/{id}/review-links',
       'POST /v1/sessions/{id}/stop',
       'GET /v1/sessions/{id}/video',
+      'GET /v1/sessions/{id}/video/content',
       'GET /v1/capacity',
       'POST /v1/webhooks/heygen',
       'GET /healthz',

@@ -3,7 +3,9 @@
  * watch, a progress bar on a terminal and plain lines elsewhere, and clear errors.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
@@ -105,6 +107,19 @@ describe('the session commands', () => {
 
     const video = await vao(['video', id]);
     expect(video.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/videos\/\w+\/video\.mp4\?\S+\n30 s, thumbnail http/);
+    expect(video.stdout).toContain(`Archived: \`vao video ${id} -o video.mp4\` downloads it`);
+
+    // Our archived copy, downloaded and checked against the archive's SHA-256.
+    const saved = path.join(scratch, 'video.mp4');
+    const download = await vao(['video', id, '-o', saved]);
+    const { archive } = (await api.call<{ archive: { entries: { file: string; sha256: string; size: number }[] } }>('GET', `/v1/sessions/${id}/video`)).body;
+    const entry = archive.entries.find((e) => e.file === 'video')!;
+    expect(download).toMatchObject({ code: 0, stderr: '' });
+    expect(download.stdout.trim()).toBe(`Saved ${saved} (${entry.size} bytes, SHA-256 ${entry.sha256})`);
+    expect(createHash('sha256').update(await readFile(saved)).digest('hex')).toBe(entry.sha256);
+    // On a terminal, a progress bar on stderr that reaches 100%.
+    const onTerminal = await vaoOnTerminal(['video', id, '-o', path.join(scratch, 'again.mp4')]);
+    expect(onTerminal.stdout).toMatch(/100%/);
     const [heygen] = await api.sessions.heygenSessions(id);
     expect(heygen!.messages.map((m) => m.message)).toEqual(['Make the intro shorter', 'Go ahead']);
   });
@@ -212,6 +227,9 @@ describe('errors', () => {
     await waitForApiPhase(api, id, 'thinking');
     expect(await vao(['approve', id])).toMatchObject({ code: 3, stderr: expect.stringMatching(/not waiting for a decision \(it is thinking\)\. \[not_awaiting_input\]/) });
     expect(await vao(['video', id])).toMatchObject({ code: 3, stderr: expect.stringMatching(/\[video_not_ready\]/) });
+    const download = await vao(['video', id, '-o', path.join(scratch, 'early.mp4')]);
+    expect(download).toMatchObject({ code: 3, stderr: expect.stringMatching(/\[video_not_ready\]/) });
+    expect(existsSync(path.join(scratch, 'early.mp4')) || existsSync(path.join(scratch, 'early.mp4.part'))).toBe(false);
   });
 
   test.each([

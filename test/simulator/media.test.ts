@@ -4,7 +4,7 @@
  * (an expired URL, a missing file, a connection dropped halfway, a storage hiccup).
  */
 import { createHash } from 'node:crypto';
-import { byteRange } from '../../src/simulator/app';
+import { byteRange } from '../../src/contract/byte-range';
 import { mediaFiles } from '../../src/simulator/media';
 import { startTestSimulator, type TestSimulator } from '../harness/simulator';
 import { eventually } from '../harness/wait';

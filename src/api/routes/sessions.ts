@@ -23,8 +23,12 @@ import {
   SessionParamsSchema,
   SessionViewSchema,
   StopResponseSchema,
+  VideoContentQuerySchema,
   VideoResponseSchema,
 } from '../../contract/api';
+import { byteRange } from '../../contract/byte-range';
+import type { ArchiveEntry } from '../../contract/session';
+import type { ArchiveStore } from '../../archive/store';
 import { sessionLinks } from '../../contract/session';
 import { newRequestId, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
@@ -51,10 +55,39 @@ function principal(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; verifier: TokenVerifier; streamIntervalMs: number; publicUrl: string | undefined }> = async (
-  app,
-  { sessions, verifier, streamIntervalMs, publicUrl },
-) => {
+/**
+ * Sends an archived file as a download: `Range` honoured (one range, 416 past the end), its SHA-256 as
+ * the ETag. 409 video_not_archived when this instance cannot reach it.
+ */
+async function sendArchivedFile(request: FastifyRequest, reply: FastifyReply, sessionId: string, entry: ArchiveEntry, store: ArchiveStore | null): Promise<FastifyReply> {
+  if (!store || store.kind !== entry.store) {
+    throw new ApiError('video_not_archived', `The ${entry.file} file is archived in ${entry.store} storage, which this API instance is not configured to read (ARCHIVE, ARCHIVE_DIR).`);
+  }
+  const range = byteRange(request.headers.range, entry.size);
+  if (range === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${entry.size}`);
+    throw new ApiError('range_not_satisfiable', `The range ${request.headers.range} is past the end of the file (${entry.size} bytes).`, { size: entry.size });
+  }
+  const [start, end] = range ?? [0, entry.size - 1];
+  const body = await store.read(entry.key, { start, end });
+  if (!body) throw new ApiError('video_not_archived', `The archived ${entry.file} file is missing from storage (${entry.key}).`, { file: entry.file });
+  reply
+    .header('accept-ranges', 'bytes')
+    .header('content-type', entry.contentType)
+    .header('content-length', String(end - start + 1))
+    .header('etag', `"${entry.sha256}"`)
+    .header('content-disposition', `attachment; filename="${sessionId}-${entry.key.split('/').pop()}"`);
+  if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${entry.size}`);
+  return reply.send(body);
+}
+
+export const sessionRoutes: FastifyPluginAsync<{
+  sessions: SessionsService;
+  verifier: TokenVerifier;
+  streamIntervalMs: number;
+  publicUrl: string | undefined;
+  archive: ArchiveStore | null;
+}> = async (app, { sessions, verifier, streamIntervalMs, publicUrl, archive }) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const scope = (name: Parameters<typeof requireScope>[1]) => requireScope(verifier, name);
   /** For the routes a review link may use too (on its own session only). */
@@ -263,12 +296,34 @@ export const sessionRoutes: FastifyPluginAsync<{ sessions: SessionsService; veri
       schema: {
         tags: ['sessions'],
         summary: 'Get the video',
-        description: 'The finished video (URLs are presigned by HeyGen and expire). 409 video_not_ready before completion.',
+        description:
+          'The finished video: HeyGen\'s info (its URLs are presigned and expire) and `archive`, our own copy of its files (location, size, SHA-256). 409 video_not_ready before HeyGen has finished it.',
         security,
         params: SessionParamsSchema,
         response: { 200: VideoResponseSchema, ...errors(...COMMON_ERRORS, 409) },
       },
     },
     async (request) => ({ sessionId: request.params.id, ...(await sessions.video(principal(request), request.params.id)) }),
+  );
+
+  routes.get(
+    '/sessions/:id/video/content',
+    {
+      onRequest: scopeOrLink('sessions:read'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Download the archived video',
+        description:
+          'One archived file of the finished video (`file`: video by default; captioned, subtitles, thumbnail, gif), streamed from our archive: it outlives HeyGen\'s links. `Range` is honoured (206; 416 past the end); the ETag is the file\'s SHA-256. 409 video_not_ready before the video is finished, video_not_archived while it is not archived (yet, or at all).',
+        security,
+        params: SessionParamsSchema,
+        querystring: VideoContentQuerySchema,
+        response: errors(...COMMON_ERRORS, 409, 416),
+      },
+    },
+    async (request, reply) => {
+      const entry = await sessions.archivedFile(principal(request), request.params.id, request.query.file);
+      return sendArchivedFile(request, reply, request.params.id, entry, archive);
+    },
   );
 };
