@@ -9,7 +9,7 @@ import os from 'node:os';
 import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createArchiveActivities, createGovernorActivities, createHeyGenActivities, createNotifyActivities, heygenAccountId } from './activities';
-import { LocalArchiveStore } from './archive/store';
+import { createArchiveStore } from './archive';
 import { readApiTokens } from './config/tokens';
 import { loadWorkerConfig, type WorkerConfig as Config } from './worker-config';
 import { HeyGenClient } from './heygen/client';
@@ -66,7 +66,7 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
     }),
     ...createArchiveActivities({
       heygen,
-      store: config.archive.kind === 'local' ? new LocalArchiveStore(config.archive.dir) : null,
+      store: createArchiveStore(config.archive),
       logger: logger.child({ component: 'archive' }),
     }),
   };

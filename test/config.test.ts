@@ -134,10 +134,21 @@ describe('loadConfig', () => {
     expect(config.logFormat).toBe('json');
   });
 
-  test('the archive: a folder under DATA_DIR, ARCHIVE_DIR, or off; anything else named', () => {
+  test('the archive: a folder under DATA_DIR, ARCHIVE_DIR, an S3 bucket, or off; anything else named', () => {
     expect(loadConfig({ ARCHIVE_DIR: '/srv/videos' }).archive).toEqual({ kind: 'local', dir: '/srv/videos' });
     expect(loadConfig({ ARCHIVE: 'off', ARCHIVE_DIR: '/srv/videos' }).api.archive).toEqual({ kind: 'off' });
-    expect(() => loadConfig({ ARCHIVE: 's4' })).toThrow(/ARCHIVE: expected local or off/);
+    expect(() => loadConfig({ ARCHIVE: 's4' })).toThrow(/ARCHIVE: expected local, s3 or off/);
+    expect(loadConfig({ ARCHIVE: 's3', ARCHIVE_S3_BUCKET: 'videos', ARCHIVE_S3_ENDPOINT: 'http://minio:9000/', AWS_REGION: 'eu-west-1', DATA_DIR: '/srv/vao' }).archive).toEqual({
+      kind: 's3',
+      bucket: 'videos',
+      prefix: '',
+      region: 'eu-west-1',
+      endpoint: 'http://minio:9000',
+      stagingDir: '/srv/vao/archive/.staging',
+    });
+    expect(loadConfig({ ARCHIVE: 's3', ARCHIVE_S3_BUCKET: 'videos', ARCHIVE_S3_PREFIX: 'vao/', ARCHIVE_S3_REGION: 'us-west-2', AWS_REGION: 'eu-west-1' }).api.archive).toMatchObject({ prefix: 'vao/', region: 'us-west-2' });
+    expect(() => loadConfig({ ARCHIVE: 's3' })).toThrow(/ARCHIVE_S3_BUCKET: ARCHIVE=s3 needs the bucket/);
+    expect(() => loadConfig({ ARCHIVE: 's3', ARCHIVE_S3_BUCKET: 'b', ARCHIVE_S3_PREFIX: '/abs' })).toThrow(/ARCHIVE_S3_PREFIX: expected folder names ending in a slash/);
   });
 
   test('the dev server database follows DATA_DIR unless TEMPORAL_DEV_DB is set', () => {

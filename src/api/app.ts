@@ -23,7 +23,7 @@ import { ApiError, ERROR_STATUS, type ErrorCode } from './errors';
 import { createMetrics } from './metrics';
 import { reviewPageRoutes } from './routes/review-page';
 import { sessionRoutes } from './routes/sessions';
-import { LocalArchiveStore } from '../archive/store';
+import { createArchiveStore } from '../archive';
 import { systemRoutes } from './routes/system';
 import { webhookRoutes } from './routes/webhooks';
 import { SessionsService } from './sessions';
@@ -205,7 +205,7 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     verifier,
     streamIntervalMs: config.api.streamIntervalMs,
     publicUrl: config.api.reviewLinks.publicUrl,
-    archive: config.api.archive.kind === 'local' ? new LocalArchiveStore(config.api.archive.dir) : null,
+    archive: createArchiveStore(config.api.archive),
   });
   await app.register(reviewPageRoutes);
   // No secret, no route: an unsigned (or publicly signed) webhook must never wake a session.

@@ -23,6 +23,8 @@ export interface ArchiveStore {
   commit(key: string, stagingPath: string, object: ArchivedObject & { contentType: string }): Promise<void>;
   /** The archived object under `key`, if one is there (a retry after a commit whose activity did not report back). */
   find(key: string): Promise<ArchivedObject | null>;
+  /** A short-lived link to download the object straight from storage (stores that can make one). */
+  presignedUrl?(key: string, filename: string): Promise<string>;
   /** Bytes `start`..`end` (inclusive) of an archived object, or all of it; null when it is not there. */
   read(key: string, range?: { start: number; end: number }): Promise<Readable | null>;
 }
@@ -90,3 +92,4 @@ export class LocalArchiveStore implements ArchiveStore {
     return path.join(this.root, checkKey(key));
   }
 }
+

@@ -63,6 +63,9 @@ async function sendArchivedFile(request: FastifyRequest, reply: FastifyReply, se
   if (!store || store.kind !== entry.store) {
     throw new ApiError('video_not_archived', `The ${entry.file} file is archived in ${entry.store} storage, which this API instance is not configured to read (ARCHIVE, ARCHIVE_DIR).`);
   }
+  const filename = `${sessionId}-${entry.key.split('/').pop()}`;
+  // In a bucket: a short-lived link straight to it (the bytes need not pass through the API).
+  if (store.presignedUrl) return reply.redirect(await store.presignedUrl(entry.key, filename), 302);
   const range = byteRange(request.headers.range, entry.size);
   if (range === 'unsatisfiable') {
     reply.header('content-range', `bytes */${entry.size}`);
@@ -76,7 +79,7 @@ async function sendArchivedFile(request: FastifyRequest, reply: FastifyReply, se
     .header('content-type', entry.contentType)
     .header('content-length', String(end - start + 1))
     .header('etag', `"${entry.sha256}"`)
-    .header('content-disposition', `attachment; filename="${sessionId}-${entry.key.split('/').pop()}"`);
+    .header('content-disposition', `attachment; filename="${filename}"`);
   if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${entry.size}`);
   return reply.send(body);
 }
