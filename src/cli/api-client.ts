@@ -118,16 +118,7 @@ export class ApiClient {
       const { cause } = error as { cause?: { code?: string; message?: string } };
       throw new CliError(`Cannot reach the API at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (error as Error).message}).`, EXIT.api);
     }
-    if (response.status !== 200 || !response.body) {
-      const text = await response.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = { error: { message: text.slice(0, 200) } };
-      }
-      throw this.explain(response.status, body as ApiErrorBody, urlPath);
-    }
+    if (response.status !== 200 || !response.body) throw await this.refusal(response, urlPath);
     const total = response.headers.get('content-length') === null ? null : Number(response.headers.get('content-length'));
     const hash = createHash('sha256');
     let bytes = 0;
@@ -159,16 +150,7 @@ export class ApiClient {
   async *events(path: string): AsyncGenerator<{ event: string; data: unknown }> {
     if (!this.token) throw new CliError('No API token: pass --token, set VAO_TOKEN, or run `npm start` here.', EXIT.api);
     const response = await fetch(`${this.baseUrl}${path}`, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' } });
-    if (response.status !== 200 || !response.body) {
-      const text = await response.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = { error: { message: text.slice(0, 200) } };
-      }
-      throw this.explain(response.status, body as ApiErrorBody, path);
-    }
+    if (response.status !== 200 || !response.body) throw await this.refusal(response, path);
     const decoder = new TextDecoder();
     let buffer = '';
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -186,6 +168,18 @@ export class ApiClient {
         if (data) yield { event, data: JSON.parse(data) as unknown };
       }
     }
+  }
+
+  /** An answer other than the stream or file asked for, as the error it stands for. */
+  private async refusal(response: Response, path: string): Promise<ApiCallError> {
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { error: { message: text.slice(0, 200) } };
+    }
+    return this.explain(response.status, body as ApiErrorBody, path);
   }
 
   private explain(status: number, body: ApiErrorBody, path: string): ApiCallError {

@@ -7,7 +7,8 @@ import type { SessionState } from '../contract/session';
 export const VAO = 'npx vao';
 
 export const NEEDS_INPUT = ['reviewing', 'waiting_for_input'];
-export const ENDED = ['completed', 'failed', 'stopped', 'expired'];
+/** Where `watch` stops: the session has ended (an `archive_failed` one waits only for an operator's retry). */
+export const ENDED = ['completed', 'failed', 'stopped', 'expired', 'archive_failed'];
 
 export function progressBar(percent: number, width = 20): string {
   const clamped = Math.max(0, Math.min(100, Math.round(percent)));
@@ -39,6 +40,8 @@ export function nextStep(state: Pick<SessionState, 'id' | 'phase' | 'review'>): 
     case 'stopped':
     case 'expired':
       return `Why: ${VAO} status ${id}`;
+    case 'archive_failed':
+      return `Why: ${VAO} status ${id}; HeyGen's video: ${VAO} video ${id}`;
     default:
       return `Next: ${VAO} watch ${id}`;
   }

@@ -27,6 +27,8 @@ test.each([
   ['thinking', /^Next: npx vao watch s-1$/],
   ['completed', /^Next: npx vao video s-1$/],
   ['failed', /^Why: npx vao status s-1$/],
+  ['archiving', /^Next: npx vao watch s-1$/],
+  ['archive_failed', /^Why: npx vao status s-1; HeyGen's video: npx vao video s-1$/],
 ])('after %s the next step is named', (phase, expected) => {
   expect(nextStep({ id: 's-1', phase: phase as SessionState['phase'], review: null })).toMatch(expected);
 });
