@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -20,7 +19,7 @@ import { loadConfig, type Config } from '../src/service-config';
 import { startSimulator } from '../src/simulator/app';
 import { loadSimulatorConfig } from '../src/simulator/config';
 import { ensureTemporalCli } from '../src/temporal/cli';
-import { startDevServer } from '../src/temporal/dev-server';
+import { findFreePort, startDevServer } from '../src/temporal/dev-server';
 import { installTemporalRuntime } from '../src/temporal/runtime';
 import { createVideoAgentWorker } from '../src/worker';
 
@@ -111,7 +110,7 @@ export async function startStack(
     ctx.logger,
   );
   // With webhooks, HeyGen (the simulator) calls our API back, signed with its secret.
-  const apiPort = options.webhooks || options.apiProcess ? await freePort() : 0;
+  const apiPort = options.webhooks || options.apiProcess ? await findFreePort() : 0;
   const webhookEnv: Record<string, string> = options.webhooks
     ? { HEYGEN_WEBHOOK_URL: `http://127.0.0.1:${apiPort}/v1/webhooks/heygen`, HEYGEN_WEBHOOK_SECRET: DEFAULT_SIMULATOR_WEBHOOK_SECRET }
     : {};
@@ -216,17 +215,6 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -88,25 +88,24 @@ export function createArchiveActivities({ heygen, store, logger }: ArchiveActivi
       const progress = (bytes: number) => context.heartbeat({ file: input.file, bytes });
       const started = (resumeFrom: number, status: number) =>
         logger.info({ videoId: input.videoId, file: input.file, resumeFrom, status, attempt: context.info.attempt }, 'archive download started');
-      let download: { size: number; sha256: string; contentType: string };
-      try {
-        download = await downloadResuming(url, staging, contentTypeOf(key), signal, progress, started);
-      } catch (error) {
-        if (!(error instanceof RefusedDownload)) throw error;
-        // Expired or gone: read the video again for a fresh URL, and try that once.
-        logger.info({ videoId: input.videoId, file: input.file, status: error.status }, 'archive download refused; reading the video again for a fresh URL');
-        url = await freshUrl(input.videoId, input.file, signal);
-        if (!url) return { absent: 'not_offered' };
+      let download: { size: number; sha256: string; contentType: string } | undefined;
+      // Expired or gone (403/404): read the video again for a fresh URL, and try that once.
+      for (let tries = 1; !download; tries++) {
         try {
           download = await downloadResuming(url, staging, contentTypeOf(key), signal, progress, started);
-        } catch (again) {
-          if (!(again instanceof RefusedDownload)) throw again;
-          throw ApplicationFailure.create({
-            type: again.status === 404 ? ARCHIVE_FAILURE.mediaMissing : ARCHIVE_FAILURE.mediaRefused,
-            message: `HeyGen's storage answered ${again.status} for the ${input.file} of video ${input.videoId}, with a URL read just before`,
-            // A file that is gone stays gone; a refusal may pass.
-            nonRetryable: again.status === 404,
-          });
+        } catch (error) {
+          if (!(error instanceof RefusedDownload)) throw error;
+          if (tries === 2) {
+            throw ApplicationFailure.create({
+              type: error.status === 404 ? ARCHIVE_FAILURE.mediaMissing : ARCHIVE_FAILURE.mediaRefused,
+              message: `HeyGen's storage answered ${error.status} for the ${input.file} of video ${input.videoId}, with a URL read just before`,
+              // A file that is gone stays gone; a refusal may pass.
+              nonRetryable: error.status === 404,
+            });
+          }
+          logger.info({ videoId: input.videoId, file: input.file, status: error.status }, 'archive download refused; reading the video again for a fresh URL');
+          url = await freshUrl(input.videoId, input.file, signal);
+          if (!url) return { absent: 'not_offered' };
         }
       }
       await store.commit(key, staging, download);

@@ -5,10 +5,10 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TOOLS_DIR } from '../../src/paths';
+import { findFreePort } from '../../src/temporal/dev-server';
 import { eventually } from './wait';
 
 const MOTO_VERSION = '5.1.22';
@@ -31,17 +31,6 @@ export async function ensureMoto(): Promise<string> {
   return MOTO_DIR;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export interface RunningMoto {
   endpoint: string;
   close: () => Promise<void>;
@@ -50,7 +39,7 @@ export interface RunningMoto {
 /** Starts moto's S3 server; AWS credentials for it are any (moto accepts all). */
 export async function startMoto(): Promise<RunningMoto> {
   const dir = await ensureMoto();
-  const port = await freePort();
+  const port = await findFreePort();
   const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, PYTHONPATH: dir },
     stdio: ['ignore', 'ignore', 'pipe'],
