@@ -6,6 +6,7 @@
 import { createLogger } from '../../src/logging';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { ensureMoto } from './moto';
 
 declare global {
   var __TEMPORAL_TEST_SERVER__: DevServer | undefined;
@@ -14,6 +15,9 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const logger = createLogger({ level: 'info', format: 'json' }).child({ component: 'test-harness' });
   const cli = await ensureTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, logger });
+  // Installed here, before any test runs: a first install (pip, about 45 s of CPU) during the run slowed
+  // the tests beside it past their timeouts on a 2-core machine.
+  await ensureMoto();
   // Tests that start servers of their own (persistence, restarts) use the same binary.
   process.env.TEMPORAL_CLI_PATH = cli.path;
   if (process.env.TEMPORAL_ADDRESS) {
