@@ -313,7 +313,7 @@ class SessionRun {
       startToCloseTimeout: '1 hour',
       scheduleToCloseTimeout: ARCHIVE_RETRY_FOR,
       heartbeatTimeout: this.timing.activityHeartbeatTimeout,
-      retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
+      retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
     });
     for (const pending of carried?.pendingNotifications ?? []) {
       const delivery = this.state.notifications.find((d) => d.id === pending.id);
