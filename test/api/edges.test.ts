@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { webhookHeaders } from '../../src/contract/heygen-webhooks';
 import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
-import { startApiHarness, type ApiHarness } from '../harness/api';
+import { startApiHarness, waitForApiPhase, type ApiHarness } from '../harness/api';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -100,6 +100,55 @@ describe('durations: text carries a unit, a JSON number is milliseconds', () => 
       expect(JSON.parse(Buffer.from(input!.data!).toString('utf8')).review.timeout).toBe(90_000);
     }
   });
+});
+
+describe('the largest durations accepted', () => {
+  // The wedge from the issue: a review deadline past JavaScript's largest date failed every workflow
+  // task, so reads, approvals and the stop all broke. Whatever the schemas accept must still run.
+  const longest = '365d';
+
+  test('review.timeout "365d" through the API: the session parks, reads, takes a decision and stops HeyGen', async () => {
+    const { status, body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Longest review [[sim think=1s]]', review: { timeout: longest } } });
+    expect(status).toBe(201);
+    await waitForApiPhase(api, body.id, 'reviewing');
+    const read = await callPast503<{ review: { deadline: string } | null }>('GET', `/v1/sessions/${body.id}`);
+    expect(read.status).toBe(200);
+    const deadlineDays = (Date.parse(read.body.review!.deadline) - Date.now()) / 86_400_000;
+    expect(deadlineDays).toBeGreaterThan(364);
+    expect(deadlineDays).toBeLessThanOrEqual(365);
+    expect([200, 202]).toContain((await api.call('POST', `/v1/sessions/${body.id}/messages`, { body: { message: 'Warmer colours, please.' } })).status);
+    await waitForApiPhase(api, body.id, 'reviewing');
+    expect((await callPast503('POST', `/v1/sessions/${body.id}/stop`)).status).toBe(202);
+    await waitForApiPhase(api, body.id, 'stopped');
+    expect((await api.sessions.heygenSessions(body.id))[0]!.calls.stop).toBe(1);
+    await expectNoFailedWorkflowTask(body.id);
+  });
+
+  test('every timing field at 365d (what SESSION_TIMING may set): the session still reads and stops HeyGen', async () => {
+    const fields = ['pollInitial', 'pollMax', 'maxThinking', 'maxGenerating', 'maxVideoWait', 'videoPollInterval', 'pollWhileCalledBack', 'activityHeartbeatTimeout', 'maxQueued', 'notifyRetryWindow', 'notifyRetryInitial'] as const;
+    const timing = Object.fromEntries(fields.map((field) => [field, longest]));
+    const handle = await api.sessions.start({ prompt: 'Slowest everything [[sim think=1s]]', tenant: 'acme', review: { timeout: longest, onTimeout: 'stop' }, timing });
+    await waitForApiPhase(api, handle.workflowId, ['thinking', 'reviewing']);
+    expect((await callPast503('GET', `/v1/sessions/${handle.workflowId}`)).status).toBe(200);
+    expect((await callPast503('POST', `/v1/sessions/${handle.workflowId}/stop`)).status).toBe(202);
+    await waitForApiPhase(api, handle.workflowId, 'stopped');
+    expect((await api.sessions.heygenSessions(handle.workflowId))[0]!.calls.stop).toBe(1);
+    await expectNoFailedWorkflowTask(handle.workflowId);
+  });
+
+  /** The harness gives Temporal 1 s per call: on a loaded machine a call may be a 503, as a client retrying would see. */
+  async function callPast503<T = Record<string, unknown>>(method: string, path: string) {
+    for (let attempt = 1; ; attempt++) {
+      const response = await api.call<T>(method, path);
+      if (response.status !== 503 || attempt === 5) return response;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  async function expectNoFailedWorkflowTask(id: string) {
+    const history = await api.sessions.client.workflow.getHandle(id).fetchHistory();
+    expect(history.events!.filter((event) => event.workflowTaskFailedEventAttributes).length).toBe(0);
+  }
 });
 
 describe('parameters', () => {
