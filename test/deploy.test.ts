@@ -3,14 +3,15 @@
  * names the config actually reads, the search attributes the workflow uses, and start commands that
  * exist and work (built and run here exactly as the image runs them).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { envSchema } from '../src/service-config';
 import { simulatorEnvSchema } from '../src/simulator/config';
-import { startDevServer } from '../src/temporal/dev-server';
+import { SHARED_DYNAMIC_CONFIG_FILE, sharedDynamicConfig, startDevServer } from '../src/temporal/dev-server';
+import { temporalServerArgs, temporalServerVersion } from '../scripts/temporal-server';
 import { findFreePort } from '../src/temporal/dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
 import { TOKENS } from './harness/api';
@@ -38,7 +39,7 @@ const dockerfile = read('Dockerfile');
 
 describe('docker-compose.yml', () => {
   test('has PostgreSQL, Temporal, its UI, the search-attribute setup, the worker and the API', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'postgresql', 'simulator', 'temporal', 'temporal-setup', 'temporal-ui', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['api', 'postgresql', 'simulator', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker']);
     expect(services.simulator!.profiles).toEqual(['simulator']);
   });
 
@@ -93,6 +94,49 @@ describe('docker-compose.yml', () => {
       expect([name, service.command]).toEqual([name, packageJson.scripts[script]!.split(' ')]);
       expect([name, service.init]).toEqual([name, true]);
     }
+  });
+});
+
+describe('the Temporal server: one configuration for docker-compose.yml and test:cluster', () => {
+  const mount = './deploy/temporal:/etc/temporal/vao:ro';
+  const inContainer = (file: string) => path.posix.join('/etc/temporal/vao', file);
+
+  test('one version: the server image, the schema tool image, and the server test:cluster builds', () => {
+    const version = temporalServerVersion();
+    expect(services.temporal!.image).toBe(`temporalio/server:${version}`);
+    expect(services['temporal-schema']!.image).toBe(`temporalio/admin-tools:${version}`);
+  });
+
+  test('the server runs deploy/temporal/config with the shared dynamic config, started as test:cluster starts it', () => {
+    expect(services.temporal!.volumes).toEqual([mount]);
+    const entrypoint = (services.temporal as Service & { entrypoint: string[] }).entrypoint;
+    expect(entrypoint.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(entrypoint[2]).toContain(`exec temporal-server ${temporalServerArgs('/etc/temporal/vao').join(' ')}`);
+    expect(existsSync(path.join(PROJECT_ROOT, 'deploy', 'temporal', 'config', 'production.yaml'))).toBe(true);
+    expect(services.temporal!.environment!.DYNAMIC_CONFIG_FILE_PATH).toBe(inContainer('dynamicconfig.yaml'));
+    expect(SHARED_DYNAMIC_CONFIG_FILE).toBe(path.join(PROJECT_ROOT, 'deploy', 'temporal', 'dynamicconfig.yaml'));
+    expect(sharedDynamicConfig()).toMatchObject({ 'frontend.enableUpdateWorkflowExecution': true, 'frontend.enableServerVersionCheck': false });
+  });
+
+  test('the schema is applied by the script test:cluster runs, before the server starts', () => {
+    expect(services['temporal-schema']!.volumes).toEqual([mount]);
+    expect(services['temporal-schema']!.command).toEqual(['sh', inContainer('setup-schema.sh')]);
+    expect(services['temporal-schema']!.depends_on).toEqual({ postgresql: { condition: 'service_healthy' } });
+    expect(services.temporal!.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+  });
+
+  test('the server and the schema script read only variables compose gives them, and compose gives none they ignore', () => {
+    const template = read('deploy/temporal/config/production.yaml');
+    const script = read('deploy/temporal/setup-schema.sh');
+    const readByTemplate = new Set([...template.matchAll(/env "([A-Z_]+)"/g)].map((match) => match[1]!));
+    const readByScript = new Set([...script.matchAll(/\$\{([A-Z_]+)[:}]/g)].map((match) => match[1]!));
+    for (const variable of Object.keys(services.temporal!.environment!)) expect([variable, readByTemplate.has(variable)]).toEqual([variable, true]);
+    for (const variable of Object.keys(services['temporal-schema']!.environment!)) expect([variable, readByScript.has(variable)]).toEqual([variable, true]);
+    // The database settings the two share are given the same values.
+    for (const variable of ['POSTGRES_SEEDS', 'DB_PORT', 'POSTGRES_USER', 'POSTGRES_PWD']) {
+      expect(services.temporal!.environment![variable]).toBe(services['temporal-schema']!.environment![variable]);
+    }
+    expect(services.postgresql!.environment!.POSTGRES_USER).toBe(services.temporal!.environment!.POSTGRES_USER);
   });
 });
 

@@ -7,15 +7,17 @@
  * and we choose the order of shutdown (workers drain before the server goes away).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
+import { parse as parseYaml } from 'yaml';
 import { UserFacingError } from '../errors';
 import type { Logger } from '../logging';
 import { SEARCH_ATTRIBUTES, type AnySearchAttributeKey } from '../contract/search-attributes';
+import { PROJECT_ROOT } from '../paths';
 
 const GUARD_SCRIPT = path.join(__dirname, 'orphan-guard.cjs');
 const OUTPUT_TAIL_LINES = 12;
@@ -99,6 +101,20 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** The Temporal server's dynamic config that every server of ours runs with (compose, test:cluster, dev). */
+export const SHARED_DYNAMIC_CONFIG_FILE = path.join(PROJECT_ROOT, 'deploy', 'temporal', 'dynamicconfig.yaml');
+
+/** The shared file's unconstrained values, as the dev server's `--dynamic-config-value` takes them. */
+export function sharedDynamicConfig(file = SHARED_DYNAMIC_CONFIG_FILE): Record<string, unknown> {
+  const entries = parseYaml(readFileSync(file, 'utf8')) as Record<string, { value: unknown; constraints?: unknown }[]>;
+  const values: Record<string, unknown> = {};
+  for (const [key, settings] of Object.entries(entries)) {
+    const unconstrained = settings.find((setting) => setting.constraints === undefined);
+    if (unconstrained) values[key] = unconstrained.value;
+  }
+  return values;
+}
+
 function buildArgs(options: DevServerOptions, port: number, uiPort: number | undefined, namespace: string): string[] {
   const args = ['server', 'start-dev', '--ip', options.ip ?? '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   if (uiPort !== undefined) args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
@@ -108,8 +124,7 @@ function buildArgs(options: DevServerOptions, port: number, uiPort: number | und
   for (const key of options.searchAttributes ?? SEARCH_ATTRIBUTES) {
     args.push('--search-attribute', `${key.name}=${CLI_SEARCH_ATTRIBUTE_TYPE[key.type]}`);
   }
-  // No internet here or in many deployments: skip the server's version check call home.
-  const dynamicConfig = { 'frontend.enableServerVersionCheck': false, ...options.dynamicConfig };
+  const dynamicConfig = { ...sharedDynamicConfig(), ...options.dynamicConfig };
   for (const [key, value] of Object.entries(dynamicConfig)) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
