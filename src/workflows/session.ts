@@ -623,7 +623,9 @@ class SessionRun {
       progressStep: FOLLOW_PROGRESS_STEP,
       reportedProgress: this.state.progress ?? 0,
       until,
-      readFirst,
+      // A webhook that came in since the last follow (with its result, or while we acted on it) is
+      // consumed here: this follow reads at once instead of waiting out its schedule.
+      readFirst: readFirst || this.poked,
       schedule: {
         // HeyGen calls back when a render ends: reads while rendering are then only a safety net.
         initial: calledBack ? this.timing.pollWhileCalledBack : this.timing.pollInitial,
