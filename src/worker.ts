@@ -10,13 +10,14 @@
  */
 import os from 'node:os';
 import { Client } from '@temporalio/client';
-import { Worker, type NativeConnection, type Runtime } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import {
   createArchiveActivities,
   createGovernorActivities,
   createHeyGenActivities,
   createNotifyActivities,
   heygenAccountId,
+  heygenRequestRecorder,
 } from './activities';
 import { createArchiveStore } from './archive';
 import { readApiTokens } from './config/tokens';
@@ -67,6 +68,8 @@ export function heygenClientFromConfig(config: Config, logger: Logger): HeyGenCl
     apiKey: config.heygen.apiKey,
     logger: logger.child({ component: 'heygen' }),
     userAgent: 'video-agent-orchestrator',
+    // A no-op unless the Runtime exports metrics.
+    onRequest: heygenRequestRecorder(Runtime.instance().metricMeter),
   });
 }
 

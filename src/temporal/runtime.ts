@@ -5,6 +5,7 @@
  */
 import { type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/common';
 import { makeTelemetryFilterString, Runtime, type RuntimeOptions } from '@temporalio/worker';
+import { WORKER_HISTOGRAM_BUCKETS } from '../contract/metrics';
 import type { Logger } from '../logging';
 
 const PINO_METHOD = {
@@ -78,6 +79,7 @@ export function installTemporalRuntime(logger: Logger, options: TemporalRuntimeO
                 // Prometheus' conventions: counters end in _total, durations are in seconds.
                 countersTotalSuffix: true,
                 useSecondsForDurations: true,
+                histogramBucketOverrides: WORKER_HISTOGRAM_BUCKETS,
               },
             },
           }
