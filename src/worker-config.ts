@@ -46,6 +46,7 @@ export const workerEnv = {
     .max(65535, { error: 'expected a port number between 1 and 65535, or 0 to serve no metrics' })
     .default(DEFAULT_METRICS_PORT),
   WORKER_METRICS_HOST: ipAddress.default('127.0.0.1'),
+  WORKER_METRICS_COUNT_INTERVAL: duration.default(30_000),
   // Only each token's notifySecret is used here: it signs the notifications of the sessions it started.
   ...tokensEnv,
   NOTIFY_ALLOW_PRIVATE: boolean.default(false),
@@ -95,7 +96,7 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>> & { 
   };
 }
 
-function workerMetricsSection(env: { WORKER_METRICS_PORT: number; WORKER_METRICS_HOST: string }) {
+function workerMetricsSection(env: { WORKER_METRICS_PORT: number; WORKER_METRICS_HOST: string; WORKER_METRICS_COUNT_INTERVAL: number }) {
   if (env.WORKER_METRICS_PORT === 0) return null;
   const host = env.WORKER_METRICS_HOST;
   const ipv6 = host.includes(':');
@@ -107,6 +108,8 @@ function workerMetricsSection(env: { WORKER_METRICS_PORT: number; WORKER_METRICS
     /** The exporter's socket address (an IP literal; IPv6 in brackets). */
     bindAddress: ipv6 ? `[${host}]:${env.WORKER_METRICS_PORT}` : `${host}:${env.WORKER_METRICS_PORT}`,
     url: `http://${local.includes(':') ? `[${local}]` : local}:${env.WORKER_METRICS_PORT}/metrics`,
+    /** How often this worker counts the task queue's running sessions by phase (vao_sessions). */
+    countIntervalMs: env.WORKER_METRICS_COUNT_INTERVAL,
   };
 }
 

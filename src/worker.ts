@@ -27,6 +27,7 @@ import { runMain, StartupError, type Lifecycle } from './lifecycle';
 import type { Logger } from './logging';
 import { connectWorker } from './temporal/connection';
 import { installTemporalRuntime, MetricsEndpointError } from './temporal/runtime';
+import { countSessionsByPhase } from './temporal/session-phase-counts';
 
 export interface VideoAgentWorkerOptions {
   config: Config;
@@ -127,7 +128,18 @@ export async function runVideoAgentWorker(config: Config, logger: Logger, lifecy
   const connection = await connectWorker(config);
   const worker = await createVideoAgentWorker({ config, logger, connection });
   const running = worker.run();
+  const { metrics } = config.worker;
+  const phaseCounts = metrics
+    ? countSessionsByPhase({
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+        meter: Runtime.instance().metricMeter,
+        taskQueue: config.temporal.taskQueue,
+        intervalMs: metrics.countIntervalMs,
+        logger: logger.child({ component: 'metrics' }),
+      })
+    : undefined;
   lifecycle.onShutdown('worker', async () => {
+    await phaseCounts?.stop();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch(() => undefined);
     await connection.close();

@@ -41,7 +41,7 @@ describe('loadConfig', () => {
       maxConcurrentActivities: 100,
       maxCachedWorkflows: 100,
       workflowBundle: undefined,
-      metrics: { host: '127.0.0.1', port: 9464, bindAddress: '127.0.0.1:9464', url: 'http://127.0.0.1:9464/metrics' },
+      metrics: { host: '127.0.0.1', port: 9464, bindAddress: '127.0.0.1:9464', url: 'http://127.0.0.1:9464/metrics', countIntervalMs: 30_000 },
     });
     expect(config.api).toEqual({
       host: '127.0.0.1',
@@ -89,6 +89,7 @@ describe('loadConfig', () => {
       TEMPORAL_WORKFLOW_BUNDLE: 'dist/workflow-bundle.js',
       WORKER_METRICS_PORT: '9100',
       WORKER_METRICS_HOST: '0.0.0.0',
+      WORKER_METRICS_COUNT_INTERVAL: '15s',
       HOST: '0.0.0.0',
       PORT: '8080',
       API_TOKENS_FILE: '/etc/vao/tokens.json',
@@ -124,7 +125,7 @@ describe('loadConfig', () => {
       maxCachedWorkflows: 300,
       workflowBundle: 'dist/workflow-bundle.js',
       // Every interface: reached at loopback from this machine.
-      metrics: { host: '0.0.0.0', port: 9100, bindAddress: '0.0.0.0:9100', url: 'http://127.0.0.1:9100/metrics' },
+      metrics: { host: '0.0.0.0', port: 9100, bindAddress: '0.0.0.0:9100', url: 'http://127.0.0.1:9100/metrics', countIntervalMs: 15_000 },
     });
     expect(config.api).toEqual({
       host: '0.0.0.0',
