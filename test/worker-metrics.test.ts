@@ -88,8 +88,9 @@ test('a session through review: SDK metrics and ours, with the values the sessio
   // Parked at the storyboard: it holds one of the account's slots, and visibility counts it as reviewing.
   // (A round of counts that ran while the session moved may count it in two phases: the next one is right.)
   const atReview = await scrapeUntil('the parked session in vao_sessions and the governor', (m) => {
-    const phases = Object.fromEntries(m.samples.filter((s) => s.name === 'vao_sessions' && s.labels.task_queue === queue).map((s) => [s.labels.phase, s.value]));
-    return phases.reviewing === 1 && Object.values(phases).reduce((a, b) => a + b, 0) === 1 && valueOf(m, 'vao_governor_slots_in_use', { account }) === 1;
+    const counted = m.samples.filter((s) => s.name === 'vao_sessions' && s.labels.task_queue === queue);
+    const total = counted.reduce((sum, s) => sum + s.value, 0);
+    return valueOf(m, 'vao_sessions', { phase: 'reviewing', task_queue: queue }) === 1 && total === 1 && valueOf(m, 'vao_governor_slots_in_use', { account }) === 1;
   });
   expect(valueOf(atReview, 'vao_sessions', { phase: 'thinking', task_queue: queue })).toBe(0);
   expect(valueOf(atReview, 'vao_governor_slots_limit', { account })).toBe(MAX_CONCURRENT);
