@@ -14,8 +14,7 @@ import type { Logger } from './logging';
 import { startSimulator } from './simulator/app';
 import { loadSimulatorConfig } from './simulator/config';
 import { startEmbeddedTemporal, stopWhenServerDies } from './temporal/embedded';
-import { installTemporalRuntime } from './temporal/runtime';
-import { runVideoAgentWorker } from './worker';
+import { describeWorkerMetrics, installWorkerRuntime, runVideoAgentWorker } from './worker';
 
 async function startEmbeddedSimulator(dataDir: string, logger: Logger): Promise<Awaited<ReturnType<typeof startSimulator>>> {
   // Kept under DATA_DIR like Temporal's state, so sessions resume against the same simulated HeyGen.
@@ -31,7 +30,7 @@ async function startEmbeddedSimulator(dataDir: string, logger: Logger): Promise<
 }
 
 runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, logger, lifecycle }) => {
-  installTemporalRuntime(logger, { shutdownSignals: [] });
+  installWorkerRuntime(baseConfig, logger);
   let config: Config = baseConfig;
   const lines: string[] = [];
   let uiUrl: string | undefined;
@@ -92,7 +91,7 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
   };
 
   await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle);
-  lines.push(`  Worker:          task queue ${config.temporal.taskQueue}`);
+  lines.push(`  Worker:          task queue ${config.temporal.taskQueue}`, `  Worker metrics:  ${describeWorkerMetrics(config)}`);
 
   const { url } = await runApi(config, logger.child({ component: 'api' }), lifecycle, tokens);
   lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine, `  Review page:     ${url}/review (or a link: npx vao review-link <id>)`);

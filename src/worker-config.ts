@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './contract/simulator';
-import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, positiveInt } from './config/env';
+import { boolean, duration, httpUrl, ipAddress, loggingConfig, loggingEnv, nonEmpty, parseEnv, positiveInt } from './config/env';
 import { temporalConfig, temporalEnv } from './config/temporal';
 import { tokensEnv } from './config/tokens';
 import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
@@ -19,6 +19,9 @@ import { archiveEnv, archiveSection } from './config/archive';
  * See README, "Worker memory".
  */
 const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
+/** Prometheus' conventional port for an application's own exporter (the OpenTelemetry SDKs' default). */
+const DEFAULT_METRICS_PORT = 9464;
 
 export const workerEnv = {
   HEYGEN_API_KEY: nonEmpty.optional(),
@@ -36,6 +39,14 @@ export const workerEnv = {
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt.default(DEFAULT_MAX_CACHED_WORKFLOWS),
   TEMPORAL_WORKFLOW_BUNDLE: nonEmpty.optional(),
+  WORKER_METRICS_PORT: z.coerce
+    .number({ error: 'expected a port number between 1 and 65535, or 0 to serve no metrics' })
+    .int({ error: 'expected a port number between 1 and 65535, or 0 to serve no metrics' })
+    .min(0, { error: 'expected a port number between 1 and 65535, or 0 to serve no metrics' })
+    .max(65535, { error: 'expected a port number between 1 and 65535, or 0 to serve no metrics' })
+    .default(DEFAULT_METRICS_PORT),
+  WORKER_METRICS_HOST: ipAddress.default('127.0.0.1'),
+  WORKER_METRICS_COUNT_INTERVAL: duration.default(30_000),
   // Only each token's notifySecret is used here: it signs the notifications of the sessions it started.
   ...tokensEnv,
   NOTIFY_ALLOW_PRIVATE: boolean.default(false),
@@ -69,6 +80,8 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>> & { 
       maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
       /** A prebuilt workflow bundle (`npm run build:workflows`); bundled from source at start otherwise. */
       workflowBundle: env.TEMPORAL_WORKFLOW_BUNDLE,
+      /** Where the SDK's metrics and ours are served for Prometheus (null: nowhere, WORKER_METRICS_PORT=0). */
+      metrics: workerMetricsSection(env),
     },
     /** Where finished videos are copied to (or `off`). */
     archive: archiveSection(env),
@@ -80,6 +93,23 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>> & { 
       /** With both set, a session.awaiting_review notification carries a review link. */
       reviewLinks: reviewLinksSection(env),
     },
+  };
+}
+
+function workerMetricsSection(env: { WORKER_METRICS_PORT: number; WORKER_METRICS_HOST: string; WORKER_METRICS_COUNT_INTERVAL: number }) {
+  if (env.WORKER_METRICS_PORT === 0) return null;
+  const host = env.WORKER_METRICS_HOST;
+  const ipv6 = host.includes(':');
+  // Where to point a browser or a scraper on this machine: "every interface" is reachable at loopback.
+  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return {
+    host,
+    port: env.WORKER_METRICS_PORT,
+    /** The exporter's socket address (an IP literal; IPv6 in brackets). */
+    bindAddress: ipv6 ? `[${host}]:${env.WORKER_METRICS_PORT}` : `${host}:${env.WORKER_METRICS_PORT}`,
+    url: `http://${local.includes(':') ? `[${local}]` : local}:${env.WORKER_METRICS_PORT}/metrics`,
+    /** How often this worker counts the task queue's running sessions by phase (vao_sessions). */
+    countIntervalMs: env.WORKER_METRICS_COUNT_INTERVAL,
   };
 }
 

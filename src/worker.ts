@@ -4,19 +4,30 @@
  *
  * The HeyGen key is read from the environment here, in the worker process only, and lives in the
  * activities' client; it never enters workflow inputs, results or history.
+ *
+ * Its metrics (the Temporal SDK's and ours, docs/metrics.md) are served for Prometheus at
+ * WORKER_METRICS_HOST:WORKER_METRICS_PORT by the process's Temporal Runtime.
  */
 import os from 'node:os';
 import { Client } from '@temporalio/client';
-import { Worker, type NativeConnection } from '@temporalio/worker';
-import { createArchiveActivities, createGovernorActivities, createHeyGenActivities, createNotifyActivities, heygenAccountId } from './activities';
+import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import {
+  createArchiveActivities,
+  createGovernorActivities,
+  createHeyGenActivities,
+  createNotifyActivities,
+  heygenAccountId,
+  heygenRequestRecorder,
+} from './activities';
 import { createArchiveStore } from './archive';
 import { readApiTokens } from './config/tokens';
 import { loadWorkerConfig, type WorkerConfig as Config } from './worker-config';
 import { HeyGenClient } from './heygen/client';
-import { runMain, type Lifecycle } from './lifecycle';
+import { runMain, StartupError, type Lifecycle } from './lifecycle';
 import type { Logger } from './logging';
 import { connectWorker } from './temporal/connection';
-import { installTemporalRuntime } from './temporal/runtime';
+import { installTemporalRuntime, MetricsEndpointError } from './temporal/runtime';
+import { countSessionsByPhase } from './temporal/session-phase-counts';
 
 export interface VideoAgentWorkerOptions {
   config: Config;
@@ -29,12 +40,37 @@ export interface VideoAgentWorkerOptions {
   workflowBundle?: { code: string };
 }
 
+/**
+ * The process's Temporal Runtime, serving the worker's metrics unless WORKER_METRICS_PORT is 0. Install
+ * it before any connection; a port already taken stops the start with the variable to change.
+ */
+export function installWorkerRuntime(config: Config, logger: Logger): Runtime {
+  const { metrics } = config.worker;
+  try {
+    // The lifecycle decides the order of shutdown, so the Runtime must not act on signals itself.
+    return installTemporalRuntime(logger, { shutdownSignals: [], ...(metrics ? { metrics: { bindAddress: metrics.bindAddress } } : {}) });
+  } catch (error) {
+    if (!(error instanceof MetricsEndpointError) || !metrics) throw error;
+    throw new StartupError(
+      `The worker cannot serve its metrics on ${metrics.bindAddress} (${error.message}). ` +
+        'Set WORKER_METRICS_PORT to a free port (0 serves no metrics), or WORKER_METRICS_HOST to an address of this machine.',
+    );
+  }
+}
+
+/** Where the worker's metrics are, for people: the URL, or why there is none. */
+export function describeWorkerMetrics(config: Config): string {
+  return config.worker.metrics ? config.worker.metrics.url : 'off (WORKER_METRICS_PORT=0)';
+}
+
 export function heygenClientFromConfig(config: Config, logger: Logger): HeyGenClient {
   return new HeyGenClient({
     baseUrl: config.heygen.baseUrl,
     apiKey: config.heygen.apiKey,
     logger: logger.child({ component: 'heygen' }),
     userAgent: 'video-agent-orchestrator',
+    // A no-op unless the Runtime exports metrics.
+    onRequest: heygenRequestRecorder(Runtime.instance().metricMeter),
   });
 }
 
@@ -92,7 +128,18 @@ export async function runVideoAgentWorker(config: Config, logger: Logger, lifecy
   const connection = await connectWorker(config);
   const worker = await createVideoAgentWorker({ config, logger, connection });
   const running = worker.run();
+  const { metrics } = config.worker;
+  const phaseCounts = metrics
+    ? countSessionsByPhase({
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+        meter: Runtime.instance().metricMeter,
+        taskQueue: config.temporal.taskQueue,
+        intervalMs: metrics.countIntervalMs,
+        logger: logger.child({ component: 'metrics' }),
+      })
+    : undefined;
   lifecycle.onShutdown('worker', async () => {
+    await phaseCounts?.stop();
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch(() => undefined);
     await connection.close();
@@ -102,7 +149,12 @@ export async function runVideoAgentWorker(config: Config, logger: Logger, lifecy
     void lifecycle.shutdown('worker failed', 1);
   });
   logger.info(
-    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, heygen: config.heygen.simulator ? `simulator at ${config.heygen.baseUrl}` : config.heygen.baseUrl },
+    {
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+      heygen: config.heygen.simulator ? `simulator at ${config.heygen.baseUrl}` : config.heygen.baseUrl,
+      metrics: describeWorkerMetrics(config),
+    },
     'worker running',
   );
   return worker;
@@ -110,8 +162,7 @@ export async function runVideoAgentWorker(config: Config, logger: Logger, lifecy
 
 if (require.main === module) {
   runMain('worker', loadWorkerConfig, async ({ config, logger, lifecycle }) => {
-    // The lifecycle decides the order of shutdown, so the Runtime must not act on signals itself.
-    installTemporalRuntime(logger, { shutdownSignals: [] });
+    installWorkerRuntime(config, logger);
     await runVideoAgentWorker(config, logger, lifecycle);
   });
 }

@@ -36,7 +36,13 @@ describe('loadConfig', () => {
       webhookUrl: undefined,
       governor: { maxConcurrent: 10, holdSlotWhileParked: true, reclaimCheckMs: 30_000 },
     });
-    expect(config.worker).toEqual({ shutdownGraceMs: 30_000, maxConcurrentActivities: 100, maxCachedWorkflows: 100, workflowBundle: undefined });
+    expect(config.worker).toEqual({
+      shutdownGraceMs: 30_000,
+      maxConcurrentActivities: 100,
+      maxCachedWorkflows: 100,
+      workflowBundle: undefined,
+      metrics: { host: '127.0.0.1', port: 9464, bindAddress: '127.0.0.1:9464', url: 'http://127.0.0.1:9464/metrics', countIntervalMs: 30_000 },
+    });
     expect(config.api).toEqual({
       host: '127.0.0.1',
       port: 3000,
@@ -81,6 +87,9 @@ describe('loadConfig', () => {
       WORKER_SHUTDOWN_GRACE: '45s',
       WORKER_MAX_CONCURRENT_ACTIVITIES: '20',
       TEMPORAL_WORKFLOW_BUNDLE: 'dist/workflow-bundle.js',
+      WORKER_METRICS_PORT: '9100',
+      WORKER_METRICS_HOST: '0.0.0.0',
+      WORKER_METRICS_COUNT_INTERVAL: '15s',
       HOST: '0.0.0.0',
       PORT: '8080',
       API_TOKENS_FILE: '/etc/vao/tokens.json',
@@ -110,7 +119,14 @@ describe('loadConfig', () => {
       governor: { maxConcurrent: 20, holdSlotWhileParked: false, reclaimCheckMs: 60_000 },
     });
     expect(config.dataDir).toBe('/var/lib/vao');
-    expect(config.worker).toEqual({ shutdownGraceMs: 45_000, maxConcurrentActivities: 20, maxCachedWorkflows: 300, workflowBundle: 'dist/workflow-bundle.js' });
+    expect(config.worker).toEqual({
+      shutdownGraceMs: 45_000,
+      maxConcurrentActivities: 20,
+      maxCachedWorkflows: 300,
+      workflowBundle: 'dist/workflow-bundle.js',
+      // Every interface: reached at loopback from this machine.
+      metrics: { host: '0.0.0.0', port: 9100, bindAddress: '0.0.0.0:9100', url: 'http://127.0.0.1:9100/metrics', countIntervalMs: 15_000 },
+    });
     expect(config.api).toEqual({
       host: '0.0.0.0',
       port: 8080,
@@ -245,6 +261,16 @@ describe('loadConfig', () => {
     }
     expect(message).toContain('HEYGEN_BASE_URL');
     expect(message).not.toContain('sk_secret_value');
+  });
+
+  test('worker metrics: port 0 serves none; the host is an IP address, IPv6 bracketed in addresses', () => {
+    expect(loadWorkerConfig({ WORKER_METRICS_PORT: '0' }).worker.metrics).toBeNull();
+    expect(loadWorkerConfig({ WORKER_METRICS_HOST: '::' }).worker.metrics).toMatchObject({ bindAddress: '[::]:9464', url: 'http://[::1]:9464/metrics' });
+    expect(loadWorkerConfig({ WORKER_METRICS_HOST: '::1' }).worker.metrics).toMatchObject({ bindAddress: '[::1]:9464', url: 'http://[::1]:9464/metrics' });
+    expect(problemsOf({ WORKER_METRICS_HOST: 'localhost', WORKER_METRICS_PORT: '70000' })).toEqual([
+      { variable: 'WORKER_METRICS_PORT', problem: 'expected a port number between 1 and 65535, or 0 to serve no metrics, got "70000"' },
+      { variable: 'WORKER_METRICS_HOST', problem: 'expected an IP address, for example 127.0.0.1 or 0.0.0.0, got "localhost"' },
+    ]);
   });
 
   test('the README configuration table lists every variable the schema reads', () => {

@@ -1,13 +1,17 @@
 /**
  * docker-compose.yml and the Dockerfile, checked without a Docker engine: images pinned, ports, env
  * names the config actually reads, the search attributes the workflow uses, and start commands that
- * exist and work (built and run here exactly as the image runs them).
+ * exist and work (built and run here exactly as the image runs them). The monitoring beside them:
+ * Prometheus scrapes the ports the worker and the API serve metrics on, and Grafana's dashboard reads
+ * only metrics they expose (test/worker-metrics.test.ts finds each in real scrapes).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { createMetrics } from '../src/api/metrics';
+import { WORKER_METRICS } from '../src/contract/metrics';
 import { envSchema } from '../src/service-config';
 import { simulatorEnvSchema } from '../src/simulator/config';
 import { SHARED_DYNAMIC_CONFIG_FILE, sharedDynamicConfig, startDevServer } from '../src/temporal/dev-server';
@@ -15,6 +19,7 @@ import { temporalServerArgs, temporalServerVersion } from '../scripts/temporal-s
 import { findFreePort } from '../src/temporal/dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/contract/search-attributes';
 import { TOKENS } from './harness/api';
+import { dashboardMetricNames, dashboardPanels, DASHBOARD_FILE, isExposed, OUR_WORKER_METRICS, parseExposition, readDashboard, SDK_METRICS } from './harness/metrics';
 import { PROJECT_ROOT, startProcess } from './harness/processes';
 import { connectClient, temporalAddress, uniqueId } from './harness/temporal';
 
@@ -38,8 +43,8 @@ const services = compose.services;
 const dockerfile = read('Dockerfile');
 
 describe('docker-compose.yml', () => {
-  test('has PostgreSQL, Temporal, its UI, the search-attribute setup, the worker and the API', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'postgresql', 'simulator', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker']);
+  test('has PostgreSQL, Temporal (its schema job, setup and UI), the worker and the API, Prometheus and Grafana', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'grafana', 'postgresql', 'prometheus', 'simulator', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker']);
     expect(services.simulator!.profiles).toEqual(['simulator']);
   });
 
@@ -137,6 +142,82 @@ describe('the Temporal server: one configuration for docker-compose.yml and test
       expect(services.temporal!.environment![variable]).toBe(services['temporal-schema']!.environment![variable]);
     }
     expect(services.postgresql!.environment!.POSTGRES_USER).toBe(services.temporal!.environment!.POSTGRES_USER);
+  });
+});
+
+describe('monitoring: Prometheus and Grafana in docker-compose.yml', () => {
+  interface ScrapeConfig {
+    job_name: string;
+    metrics_path?: string;
+    dns_sd_configs?: { names: string[]; type: string; port: number }[];
+    static_configs?: { targets: string[] }[];
+  }
+  const prometheusConfig = parse(read('deploy/prometheus/prometheus.yml')) as { scrape_configs: ScrapeConfig[] };
+  const datasources = parse(read('deploy/grafana/provisioning/datasources/prometheus.yaml')) as { datasources: { uid: string; type: string; url: string }[] };
+  const providers = parse(read('deploy/grafana/provisioning/dashboards/video-agent-orchestrator.yaml')) as { providers: { type: string; options: { path: string } }[] };
+  /** The container path a service mounts a repository path at. */
+  const mountOf = (service: string, source: string) =>
+    services[service]!.volumes?.map((volume) => volume.split(':')).find(([from]) => path.normalize(from!) === path.normalize(source))?.[1];
+  /** host:port targets each scrape job reaches: a compose service's name and a port. */
+  const targetsOf = (job: ScrapeConfig) => [
+    ...(job.dns_sd_configs ?? []).flatMap((sd) => sd.names.map((name) => ({ service: name, port: sd.port }))),
+    ...(job.static_configs ?? []).flatMap((config) => config.targets.map((target) => ({ service: target.split(':')[0]!, port: Number(target.split(':')[1]) }))),
+  ];
+
+  test('Prometheus reads the scrape config from the repository, at the path it is told to', () => {
+    const configPath = mountOf('prometheus', './deploy/prometheus/prometheus.yml');
+    expect(configPath).toBeDefined();
+    expect(services.prometheus!.command).toContain(`--config.file=${configPath}`);
+    expect(services.prometheus!.ports).toEqual(['9090:9090']);
+  });
+
+  test("it scrapes every worker on its metrics port, which listens beyond the worker's loopback, and every API on its own port's /metrics", () => {
+    const worker = services.worker!.environment!;
+    expect(worker.WORKER_METRICS_HOST).toBe('0.0.0.0');
+    const jobs = prometheusConfig.scrape_configs;
+    const scraping = (service: string) => jobs.filter((job) => targetsOf(job).some((target) => target.service === service));
+    expect(scraping('worker').map((job) => [job.metrics_path ?? '/metrics', targetsOf(job)])).toEqual([['/metrics', [{ service: 'worker', port: Number(worker.WORKER_METRICS_PORT) }]]]);
+    expect(scraping('api').map((job) => [job.metrics_path ?? '/metrics', targetsOf(job)])).toEqual([['/metrics', [{ service: 'api', port: Number(services.api!.environment!.PORT) }]]]);
+    // Service discovery by name, so `--scale worker=N` is scraped replica by replica.
+    for (const job of jobs) expect(job.dns_sd_configs?.every((sd) => sd.type === 'A')).toBe(true);
+    expect(read('src/api/routes/system.ts')).toMatch(/routes\.get\('\/metrics'/);
+  });
+
+  test('Grafana mounts its provisioning and the dashboard folder the provider loads; the data source is the prometheus service', () => {
+    expect(mountOf('grafana', './deploy/grafana/provisioning/datasources')).toBe('/etc/grafana/provisioning/datasources');
+    expect(mountOf('grafana', './deploy/grafana/provisioning/dashboards')).toBe('/etc/grafana/provisioning/dashboards');
+    const [provider] = providers.providers;
+    expect(provider).toMatchObject({ type: 'file' });
+    expect(mountOf('grafana', './deploy/grafana/dashboards')).toBe(provider!.options.path);
+    expect(path.dirname(DASHBOARD_FILE)).toBe(path.join(PROJECT_ROOT, 'deploy', 'grafana', 'dashboards'));
+    expect(services.grafana!.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${provider!.options.path}/${path.basename(DASHBOARD_FILE)}`);
+    expect(datasources.datasources).toEqual([expect.objectContaining({ type: 'prometheus', url: `http://prometheus:${services.prometheus!.ports![0]!.split(':')[1]}` })]);
+    expect(services.grafana!.ports).toEqual(['3001:3000']);
+  });
+
+  test('the dashboard is valid JSON whose every panel queries the provisioned data source', () => {
+    const dashboard = readDashboard();
+    expect(dashboard).toMatchObject({ uid: 'video-agent-orchestrator', title: 'Video Agent Orchestrator' });
+    const panels = dashboardPanels(dashboard).filter((panel) => panel.type !== 'row');
+    expect(panels.length).toBeGreaterThan(10);
+    const uid = datasources.datasources[0]!.uid;
+    for (const panel of panels) {
+      expect([panel.title, panel.datasource]).toEqual([panel.title, { type: 'prometheus', uid }]);
+      expect([panel.title, panel.targets?.length ?? 0]).not.toEqual([panel.title, 0]);
+      for (const target of panel.targets!) expect(target.expr).toMatch(/\b(vao|temporal)_/);
+    }
+  });
+
+  test('the dashboard reads only metrics the worker or the API exposes, and shows every one of ours', async () => {
+    const api = parseExposition(await createMetrics().render()).families;
+    const known = new Map([...api, ...Object.entries(OUR_WORKER_METRICS), ...Object.entries(SDK_METRICS)]);
+    const names = dashboardMetricNames();
+    expect(names.filter((name) => !isExposed(name, known))).toEqual([]);
+    // Ours: each on a panel (a histogram by any of its series).
+    const shown = (metric: string) => names.some((name) => name === metric || name.replace(/_(bucket|sum|count)$/, '') === metric);
+    expect(Object.keys(OUR_WORKER_METRICS).filter((metric) => !shown(metric))).toEqual([]);
+    for (const metric of ['vao_http_requests_total', 'vao_http_request_duration_seconds']) expect([metric, shown(metric)]).toEqual([metric, true]);
+    expect(Object.keys(OUR_WORKER_METRICS)).toContain(`${WORKER_METRICS.heygenRequests.name}_total`);
   });
 });
 

@@ -36,6 +36,7 @@ async function embeddedEnv(overrides: NodeJS.ProcessEnv = {}): Promise<NodeJS.Pr
     TEMPORAL_TASK_QUEUE: uniqueId('main'),
     SIMULATOR_PORT: String(await findFreePort()),
     PORT: String(await findFreePort()),
+    WORKER_METRICS_PORT: String(await findFreePort()),
     DATA_DIR: path.join(scratch, uniqueId('data')),
     SIMULATOR_TIME_SCALE: '1000',
     LOG_FORMAT: 'json',
@@ -59,6 +60,8 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
   expect(first.output()).toContain(`Temporal Web UI: http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}`);
   expect(first.output()).toContain(`HeyGen:          simulator at http://127.0.0.1:${env.SIMULATOR_PORT} (no HEYGEN_API_KEY set)`);
   expect(first.output()).toContain(`Worker:          task queue ${env.TEMPORAL_TASK_QUEUE}`);
+  const metricsUrl = `http://127.0.0.1:${env.WORKER_METRICS_PORT}/metrics`;
+  expect(first.output()).toContain(`Worker metrics:  ${metricsUrl}`);
   expect(first.output()).toContain(`API:             http://127.0.0.1:${env.PORT} (docs: http://127.0.0.1:${env.PORT}/docs)`);
   const token = /API token: +(vao_\S+)/.exec(first.output())?.[1];
   expect(token).toBeDefined();
@@ -95,6 +98,10 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
   }
   const ui = await fetch(`http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}/`);
   expect(ui.status).toBe(200);
+  // The worker's metrics: the SDK's, for the session it ran (docs/metrics.md; test/worker-metrics.test.ts has the rest).
+  const metrics = await fetch(metricsUrl);
+  expect(metrics.status).toBe(200);
+  expect(await metrics.text()).toMatch(new RegExp(`^temporal_workflow_task_execution_latency_count\\{[^}]*task_queue="${env.TEMPORAL_TASK_QUEUE}"[^}]*\\} [1-9]`, 'm'));
   {
     const { client, close } = await connectClient(address);
     const session = await startVideoAgentSession(
@@ -120,6 +127,7 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
   expect(afterSignal.trim().split('\n').at(-1)).toMatch(/"msg":"stopped"/);
   expect(await portIsFree(Number(env.TEMPORAL_DEV_PORT))).toBe(true);
   expect(await portIsFree(Number(env.TEMPORAL_DEV_UI_PORT))).toBe(true);
+  expect(await portIsFree(Number(env.WORKER_METRICS_PORT))).toBe(true);
 
   const second = startProcess(...tsNode(MAIN), env);
   await second.waitForLine(/is running/);

@@ -18,6 +18,7 @@ import type { FileInput, Resource, Session, Video } from '../contract/heygen';
 import type { Logger } from '../logging';
 import { HEYGEN_FAILURE } from '../contract/failures';
 import type { ResourceInfo, SessionFile, VideoInfo } from '../contract/session';
+import { countHeyGenRetry, countingRetries } from './heygen-metrics';
 
 /** Message text is cut to this in workflow history (prompts can be 10,000 characters). */
 export const MESSAGE_CONTENT_LIMIT = 2_000;
@@ -282,7 +283,7 @@ function describeReadError(error: unknown): { error: string; transient: boolean 
 }
 
 export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenActivityDeps) {
-  return {
+  return countingRetries({
     /** `POST /v3/video-agents` in chat mode, idempotent by key. */
     async createHeyGenSession(input: CreateSessionInput): Promise<CreatedSession> {
       const created = await heygenCall((signal) =>
@@ -365,6 +366,7 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
                 if (!failure.transient || attempt >= RESOURCE_READ_ATTEMPTS || signal.aborted) return { resourceId, ...failure };
                 const retryAfter = error instanceof HeyGenApiError ? error.retryAfterMs : undefined;
                 await context.sleep(Math.min(retryAfter ?? 1_000 * 2 ** (attempt - 1), 5_000));
+                countHeyGenRetry();
               }
             }
           }),
@@ -436,7 +438,7 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
       const page = await heygenCall((signal) => heygen.listSessionVideos(sessionId, { signal }));
       return page.items.map((video) => video.id);
     },
-  };
+  });
 }
 
 export type HeyGenActivities = ReturnType<typeof createHeyGenActivities>;

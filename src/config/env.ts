@@ -28,6 +28,9 @@ export const hostAndPort = z.string().refine(
   { error: 'expected host:port with a port between 1 and 65535, for example 127.0.0.1:7233' },
 );
 
+/** An interface to listen on, as an IP literal (a socket address takes no host names). */
+export const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: 'expected an IP address, for example 127.0.0.1 or 0.0.0.0' });
+
 export const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');

@@ -6,7 +6,9 @@
  * Every response is parsed with the shared schemas; requests are validated before they leave.
  */
 import { z } from 'zod';
+import type { HeyGenCallOutcome } from '../contract/metrics';
 import type { Logger } from '../logging';
+import { heygenCallOutcome } from './call-outcome';
 import {
   classifyHttpStatus,
   classifyTransportFailure,
@@ -53,6 +55,18 @@ export interface HeyGenClientOptions {
   writeTimeoutMs?: number;
   logger?: Logger;
   userAgent?: string;
+  /** Told of every request sent, however it ended (the worker turns these into metrics). */
+  onRequest?: (request: HeyGenRequestRecord) => void;
+}
+
+/** One request to HeyGen, as metrics see it: the route pattern, never the path with its ids. */
+export interface HeyGenRequestRecord {
+  method: 'GET' | 'POST';
+  /** e.g. `/v3/video-agents/{session_id}`. */
+  route: string;
+  outcome: HeyGenCallOutcome;
+  /** From sending the request to having read (and parsed) the whole answer, or to the failure. */
+  seconds: number;
 }
 
 export interface CallOptions {
@@ -68,6 +82,8 @@ export interface WriteOptions extends CallOptions {
 interface RequestSpec<T> {
   method: 'GET' | 'POST';
   path: string;
+  /** The path's pattern, with placeholders for the ids. */
+  route: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   kind: RequestKind;
@@ -113,6 +129,7 @@ export class HeyGenClient {
     return this.request({
       method: 'POST',
       path: '/v3/video-agents',
+      route: '/v3/video-agents',
       body: validated(CreateSessionRequestSchema, request, 'POST', '/v3/video-agents'),
       kind: 'non_idempotent',
       response: dataEnvelope(CreateSessionResponseSchema).transform((envelope) => envelope.data),
@@ -125,6 +142,7 @@ export class HeyGenClient {
     return this.request({
       method: 'GET',
       path: `/v3/video-agents/${encodeURIComponent(sessionId)}`,
+      route: '/v3/video-agents/{session_id}',
       kind: 'idempotent',
       response: dataEnvelope(SessionSchema).transform((envelope) => envelope.data),
       ...options,
@@ -136,6 +154,7 @@ export class HeyGenClient {
     return this.request({
       method: 'POST',
       path: `/v3/video-agents/${encodeURIComponent(sessionId)}`,
+      route: '/v3/video-agents/{session_id}',
       body: validated(SendMessageRequestSchema, request, 'POST', `/v3/video-agents/${encodeURIComponent(sessionId)}`),
       kind: 'non_idempotent',
       response: dataEnvelope(SendMessageResponseSchema).transform((envelope) => envelope.data),
@@ -148,6 +167,7 @@ export class HeyGenClient {
     return this.request({
       method: 'GET',
       path: `/v3/video-agents/${encodeURIComponent(sessionId)}/resources/${encodeURIComponent(resourceId)}`,
+      route: '/v3/video-agents/{session_id}/resources/{resource_id}',
       kind: 'idempotent',
       response: dataEnvelope(ResourceSchema).transform((envelope) => envelope.data),
       ...options,
@@ -159,6 +179,7 @@ export class HeyGenClient {
     return this.request({
       method: 'GET',
       path: `/v3/video-agents/${encodeURIComponent(sessionId)}/videos`,
+      route: '/v3/video-agents/{session_id}/videos',
       query: { token: options.token },
       kind: 'idempotent',
       response: listEnvelope(VideoSchema).transform(toPage),
@@ -171,6 +192,7 @@ export class HeyGenClient {
     return this.request({
       method: 'POST',
       path: `/v3/video-agents/${encodeURIComponent(sessionId)}/stop`,
+      route: '/v3/video-agents/{session_id}/stop',
       body: {},
       kind: 'idempotent',
       response: dataEnvelope(StopSessionResponseSchema).transform((envelope) => envelope.data),
@@ -183,6 +205,7 @@ export class HeyGenClient {
     return this.request({
       method: 'GET',
       path: `/v3/videos/${encodeURIComponent(videoId)}`,
+      route: '/v3/videos/{video_id}',
       kind: 'idempotent',
       response: dataEnvelope(VideoSchema).transform((envelope) => envelope.data),
       ...options,
@@ -194,6 +217,7 @@ export class HeyGenClient {
     return this.request({
       method: 'GET',
       path: '/v3/video-agents',
+      route: '/v3/video-agents',
       query: { limit: options.limit, token: options.token },
       kind: 'idempotent',
       response: listEnvelope(SessionSummarySchema).transform(toPage),
@@ -201,7 +225,30 @@ export class HeyGenClient {
     });
   }
 
+  /** One request, reported to `onRequest` however it ends. */
   private async request<T>(spec: RequestSpec<T>): Promise<T> {
+    const started = performance.now();
+    let failure: unknown;
+    try {
+      return await this.exchange(spec);
+    } catch (error) {
+      failure = error ?? new Error('request failed');
+      throw error;
+    } finally {
+      this.report(spec, heygenCallOutcome(failure, spec.signal?.aborted ?? false), (performance.now() - started) / 1000);
+    }
+  }
+
+  private report(spec: RequestSpec<unknown>, outcome: HeyGenCallOutcome, seconds: number): void {
+    try {
+      this.options.onRequest?.({ method: spec.method, route: spec.route, outcome, seconds });
+    } catch (error) {
+      // Metrics are never worth a failed HeyGen call.
+      this.options.logger?.warn({ err: error }, 'recording a HeyGen request failed');
+    }
+  }
+
+  private async exchange<T>(spec: RequestSpec<T>): Promise<T> {
     const url = new URL(this.baseUrl + spec.path);
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));

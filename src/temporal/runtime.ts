@@ -1,9 +1,11 @@
 /**
- * Routes the Temporal SDK's own logging (worker lifecycle, workflow `log`, activity `log`, and the Rust
- * core's native logs) into pino, so a single log stream tells the whole story of a process.
+ * The process-wide Temporal Runtime: it routes the SDK's own logging (worker lifecycle, workflow `log`,
+ * activity `log`, and the Rust core's native logs) into pino, so a single log stream tells the whole story
+ * of a process, and, in a worker, serves the SDK's metrics and ours for Prometheus.
  */
 import { type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/common';
 import { makeTelemetryFilterString, Runtime, type RuntimeOptions } from '@temporalio/worker';
+import { WORKER_HISTOGRAM_BUCKETS } from '../contract/metrics';
 import type { Logger } from '../logging';
 
 const PINO_METHOD = {
@@ -48,6 +50,16 @@ export interface TemporalRuntimeOptions {
    * Pass `[]` when the caller orchestrates shutdown itself.
    */
   shutdownSignals?: NodeJS.Signals[];
+  /**
+   * Serve the SDK's metrics, and whatever the process records through the Runtime's, workflows' and
+   * activities' metric meters, at `http://<bindAddress>/metrics` (bound as the Runtime is installed).
+   */
+  metrics?: { bindAddress: string };
+}
+
+/** The exporter failed to bind its address; the message is the operating system's reason. */
+export class MetricsEndpointError extends Error {
+  override readonly name = 'MetricsEndpointError';
 }
 
 /**
@@ -59,6 +71,19 @@ export function installTemporalRuntime(logger: Logger, options: TemporalRuntimeO
     logger: new PinoTemporalLogger(logger.child({ component: 'temporal-sdk' })),
     telemetryOptions: {
       logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      ...(options.metrics
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: options.metrics.bindAddress,
+                // Prometheus' conventions: counters end in _total, durations are in seconds.
+                countersTotalSuffix: true,
+                useSecondsForDurations: true,
+                histogramBucketOverrides: WORKER_HISTOGRAM_BUCKETS,
+              },
+            },
+          }
+        : {}),
     },
     ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
   };
@@ -66,7 +91,12 @@ export function installTemporalRuntime(logger: Logger, options: TemporalRuntimeO
     return Runtime.install(runtimeOptions);
   } catch (error) {
     // Already installed (or instantiated implicitly) in this process: keep the first one.
-    if (error instanceof Error && error.name === 'IllegalStateError') return Runtime.instance();
+    if (error instanceof Error && error.name === 'IllegalStateError') {
+      if (options.metrics) logger.warn({ bindAddress: options.metrics.bindAddress }, 'the Temporal Runtime was installed before: its metrics settings stay as they were');
+      return Runtime.instance();
+    }
+    const exporterFailure = error instanceof Error && /Failed to start prometheus metrics exporter: (.*)/i.exec(error.message);
+    if (exporterFailure) throw new MetricsEndpointError(exporterFailure[1]!);
     throw error;
   }
 }

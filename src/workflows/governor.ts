@@ -8,7 +8,8 @@
  * is never leaked: a holder that ends without releasing (terminated, timed out, reset away) is found by a
  * periodic check while others wait, and a grant to a session that no longer runs is taken back at once.
  * Waiters are served FIFO within a tenant and round robin across tenants ({@link SlotQueue}), and are told
- * their position as it changes. The governor continues as new when its history grows.
+ * their position as it changes. The governor continues as new when its history grows. After every change
+ * it sets its gauges (slots in use, the limit, sessions waiting: src/workflows/metrics.ts).
  */
 import * as wf from '@temporalio/workflow';
 import type { GovernorActivities } from '../activities/governor';
@@ -21,6 +22,7 @@ import {
   type GovernorInput,
   type SlotHolder,
 } from '../contract/governor';
+import { setGovernorGauges } from './metrics';
 import { SlotQueue } from './slot-queue';
 
 /** Positions are pushed to this many waiters at most; the rest learn theirs as they move up. */
@@ -135,6 +137,7 @@ export async function heygenGovernor(input: GovernorInput): Promise<void> {
       await grant();
       await reportPositions();
     }
+    setGovernorGauges({ account, limit, inUse: holders.size, queued: queue.size });
     if (wf.workflowInfo().continueAsNewSuggested) {
       await wf.condition(wf.allHandlersFinished);
       if (changed || regrant.size) continue;

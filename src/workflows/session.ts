@@ -30,6 +30,7 @@ import type {
   VideoDetails,
 } from '../activities';
 import { formatDuration } from '../contract/duration';
+import type { ReviewWaitDecision } from '../contract/metrics';
 import { ARCHIVE_FAILURE, HEYGEN_FAILURE, SESSION_FAILURE } from '../contract/failures';
 import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from '../contract/governor';
 import { HeyGenSessionId, VideoAgentRequestedBy, VideoAgentStatus, VideoAgentTenant } from '../contract/search-attributes';
@@ -72,6 +73,7 @@ import {
   type Timing,
   REQUEST_ID_MAX,
 } from '../contract/session';
+import { countPhaseEntry, recordReviewWait } from './metrics';
 
 /** What an approval says to HeyGen when the reviewer gives no text of their own. */
 export const DEFAULT_APPROVAL_MESSAGE = 'Approved. Please go ahead and generate the video.';
@@ -491,6 +493,7 @@ class SessionRun {
     wf.upsertSearchAttributes(attributes);
     wf.upsertMemo({ promptSummary: this.state.promptSummary });
     wf.setCurrentDetails(this.details());
+    countPhaseEntry(this.state.phase);
   }
 
   /**
@@ -735,23 +738,35 @@ class SessionRun {
   /** Presents a checkpoint and waits for a decision (a person's, an automatic one, or the deadline's). */
   private async checkpoint(): Promise<void> {
     const review = this.state.review!;
-    let decision = this.decisions.shift() ?? this.automaticDecision();
+    /** What ended the wait for a reviewer (null: the session decided by itself, nobody was waited for). */
+    let waitEnded: ReviewWaitDecision | null = null;
+    let decision = this.decisions.shift();
+    if (decision) waitEnded = reviewerDecision(decision);
+    decision ??= this.automaticDecision();
     if (!decision) {
       const remaining = Date.parse(review.deadline) - Date.now();
       await wf.condition(() => this.decisions.length > 0 || wf.workflowInfo().continueAsNewSuggested, Math.max(remaining, 1), {
         summary: 'wait for a reviewer',
       });
       decision = this.decisions.shift();
+      if (decision) waitEnded = reviewerDecision(decision);
       if (!decision) {
         if (Date.parse(review.deadline) > Date.now()) return this.continueAsNewIfSuggested();
         if (this.input.review.onTimeout === 'stop') {
           this.recordAction('review_timeout', null, 'system', 'applied', `no decision by ${review.deadline}; session stopped`);
+          recordReviewWait(review.kind, 'timeout', Date.now() - Date.parse(review.since));
           throw new Expiry(`No review decision before the deadline (${review.deadline})`, SESSION_FAILURE.reviewDeadlinePassed);
         }
         decision = this.systemDecision('review_timeout', `no decision by ${review.deadline}; approved by policy`);
+        waitEnded = 'timeout';
       }
     }
     await this.apply(decision);
+    // The wait is over once the decision reached HeyGen; one HeyGen refused leaves the checkpoint standing.
+    if (waitEnded && this.state.review === null) {
+      const endedAt = waitEnded === 'timeout' ? Date.now() : Date.parse(decision.action.at);
+      recordReviewWait(review.kind, waitEnded, endedAt - Date.parse(review.since));
+    }
   }
 
   private automaticDecision(): Decision | undefined {
@@ -1236,7 +1251,10 @@ class SessionRun {
       if (history.length > MAX_PHASE_HISTORY) history.splice(0, history.length - MAX_PHASE_HISTORY);
     }
     this.touch();
-    if (changed) wf.upsertSearchAttributes([{ key: VideoAgentStatus, value: phase }]);
+    if (changed) {
+      wf.upsertSearchAttributes([{ key: VideoAgentStatus, value: phase }]);
+      countPhaseEntry(phase);
+    }
     wf.setCurrentDetails(this.details());
     const event = EVENT_OF_PHASE[phase];
     if (changed && event) this.notify(event);
@@ -1364,6 +1382,11 @@ class SessionRun {
         return `Expired: ${this.state.error?.reason ?? 'a deadline passed'}`;
     }
   }
+}
+
+/** A person's decision as the review wait's metric names it. */
+function reviewerDecision(decision: Decision): ReviewWaitDecision {
+  return decision.kind === 'approve' ? 'approve' : 'message';
 }
 
 function pendingResource(resourceId: string, status: 'loading' | 'unavailable', note: string | null): ResourceInfo {

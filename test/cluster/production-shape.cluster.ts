@@ -13,6 +13,7 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator/app';
 import { loadSimulatorConfig } from '../../src/simulator/config';
 import { findFreePort } from '../../src/temporal/dev-server';
 import { scratchDir, startCluster, type Cluster } from '../harness/cluster';
+import { parseExposition, type Exposition } from '../harness/metrics';
 import { PROJECT_ROOT, startProcess, tsNode, type RunningProcess } from '../harness/processes';
 import { eventually } from '../harness/wait';
 
@@ -28,6 +29,7 @@ let simulator: RunningSimulator;
 let archive: ReturnType<typeof scratchDir>;
 let serviceEnv: NodeJS.ProcessEnv;
 const workers: RunningProcess[] = [];
+const workerMetricsUrls: string[] = [];
 const apis: { process: RunningProcess; url: string }[] = [];
 const log = (line: string) => process.stdout.write(`[cluster] ${line}\n`);
 
@@ -71,12 +73,22 @@ afterAll(async () => {
   await cluster?.stop();
 }, 120_000);
 
-/** `npm run worker`, as a process; kept in `workers` at once, so afterAll stops it whatever happens. */
+/** `npm run worker`, as a process with a metrics port of its own; kept in `workers` at once, so afterAll stops it whatever happens. */
 async function startWorker(): Promise<void> {
-  const worker = startProcess(...tsNode(path.join(PROJECT_ROOT, 'src', 'worker.ts')), serviceEnv);
+  const metricsPort = await findFreePort();
+  const worker = startProcess(...tsNode(path.join(PROJECT_ROOT, 'src', 'worker.ts')), { ...serviceEnv, WORKER_METRICS_PORT: String(metricsPort), WORKER_METRICS_COUNT_INTERVAL: '1s' });
   workers.push(worker);
+  workerMetricsUrls.push(`http://127.0.0.1:${metricsPort}/metrics`);
   await worker.waitForLine(/"msg":"worker running"/, 90_000);
 }
+
+/** One worker's metrics, as Prometheus would scrape them. */
+async function scrapeWorker(index: number): Promise<Exposition> {
+  return parseExposition(await (await fetch(workerMetricsUrls[index]!)).text());
+}
+
+const sum = (exposition: Exposition, name: string, labels: Record<string, string> = {}) =>
+  exposition.samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value)).reduce((total, sample) => total + sample.value, 0);
 
 /** `npm run api`, as a process on a port of its own. */
 async function startApi(): Promise<void> {
@@ -209,6 +221,16 @@ test('30 sessions through two APIs and two workers on PostgreSQL, one worker kil
       `archive: ${JSON.stringify(countBy(archivedFiles.map(String)))}`,
     ].join('\n  '),
   );
+  // What an operator's Prometheus scrapes from the surviving worker: the SDK's metrics and ours.
+  const metrics = await scrapeWorker(1);
+  log(
+    `surviving worker's metrics: ${metrics.samples.length} samples; SDK workflow completions ${sum(metrics, 'temporal_workflow_completed_total')}, ` +
+      `HeyGen requests by outcome ${JSON.stringify(Object.fromEntries(['success', 'server_error', 'rate_limited'].map((outcome) => [outcome, sum(metrics, 'vao_heygen_requests_total', { outcome })])))}, ` +
+      `phase entries completed ${sum(metrics, 'vao_session_phase_entries_total', { phase: 'completed' })}, review waits observed ${sum(metrics, 'vao_review_wait_seconds_count')}`,
+  );
+  expect(sum(metrics, 'temporal_workflow_completed_total')).toBeGreaterThan(0);
+  expect(sum(metrics, 'vao_heygen_requests_total', { outcome: 'success' })).toBeGreaterThan(0);
+  expect(sum(metrics, 'vao_session_phase_entries_total', { phase: 'completed' })).toBeGreaterThan(0);
   expect(heygenSessionsPer).toEqual(sessions.map(() => 1));
   expect(approvalsPer).toEqual(sessions.map(() => 1));
   expect(stats.max_active_jobs).toBeLessThanOrEqual(10);

@@ -20,6 +20,9 @@ export default async function globalSetup(): Promise<void> {
   await ensureMoto();
   // Tests that start servers of their own (persistence, restarts) use the same binary.
   process.env.TEMPORAL_CLI_PATH = cli.path;
+  // Worker processes the tests start serve no metrics unless a test gives them a port: files run two at
+  // a time, and a fixed port (or a developer's `npm start` on 9464) would stop the second worker.
+  process.env.WORKER_METRICS_PORT = '0';
   if (process.env.TEMPORAL_ADDRESS) {
     logger.info({ address: process.env.TEMPORAL_ADDRESS }, 'tests use the Temporal server at TEMPORAL_ADDRESS');
     return;

@@ -3,7 +3,7 @@
  * error with the right retry class, and the API key never shows up in errors or logs.
  */
 import net from 'node:net';
-import { HeyGenClient } from '../../src/heygen/client';
+import { HeyGenClient, type HeyGenRequestRecord } from '../../src/heygen/client';
 import { HeyGenApiError } from '../../src/heygen/errors';
 import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
 import { capturingLogger } from '../harness/logs';
@@ -190,6 +190,56 @@ describe('idempotency keys', () => {
     const [session] = (await sim.stats({ session_id })).sessions;
     expect(session!.messages).toHaveLength(1);
   });
+});
+
+test('every request sent is reported by route pattern (never the ids) with its outcome; one refused before sending is not', async () => {
+  const records: HeyGenRequestRecord[] = [];
+  const recording = sim.client({ readTimeoutMs: 500, writeTimeoutMs: 500, onRequest: (record) => records.push(record) });
+  const created = await recording.createSession(createBody);
+  await recording.getSession(created.session_id);
+  await failure(recording.getResource(created.session_id, 'res_missing'));
+  await sim.fault({ endpoint: 'send_message', fault: '429' });
+  await failure(recording.sendMessage(created.session_id, { message: 'Shorter' }));
+  await sim.fault({ endpoint: 'get_video', fault: '502' });
+  await failure(recording.getVideo('vid_x'));
+  await sim.fault({ endpoint: 'list_session_videos', fault: 'malformed' });
+  await failure(recording.listSessionVideos(created.session_id));
+  await sim.fault({ endpoint: 'stop_session', fault: 'slow' });
+  await failure(recording.stopSession(created.session_id));
+  await sim.fault({ endpoint: 'get_session', fault: 'reset' });
+  await failure(recording.getSession(created.session_id));
+  await sim.fault({ endpoint: 'get_session', fault: 'slow' });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error('activity cancelled')), 50);
+  await expect(recording.getSession(created.session_id, { signal: controller.signal })).rejects.toThrow('activity cancelled');
+  await failure(recording.createSession({ ...createBody, prompt: '' }));
+
+  expect(records.map(({ method, route, outcome }) => [method, route, outcome])).toEqual([
+    ['POST', '/v3/video-agents', 'success'],
+    ['GET', '/v3/video-agents/{session_id}', 'success'],
+    ['GET', '/v3/video-agents/{session_id}/resources/{resource_id}', 'client_error'],
+    ['POST', '/v3/video-agents/{session_id}', 'rate_limited'],
+    ['GET', '/v3/videos/{video_id}', 'server_error'],
+    ['GET', '/v3/video-agents/{session_id}/videos', 'invalid_response'],
+    ['POST', '/v3/video-agents/{session_id}/stop', 'timeout'],
+    ['GET', '/v3/video-agents/{session_id}', 'connection_error'],
+    ['GET', '/v3/video-agents/{session_id}', 'cancelled'],
+  ]);
+  for (const record of records) expect(record.seconds).toBeGreaterThan(0);
+  // The slow answer was given up on at the 500 ms timeout: its latency says so.
+  expect(records[6]!.seconds).toBeGreaterThanOrEqual(0.5);
+});
+
+test('a failing onRequest never fails the call', async () => {
+  const { logger, lines } = capturingLogger();
+  const throwing = sim.client({
+    logger,
+    onRequest: () => {
+      throw new Error('meter broken');
+    },
+  });
+  expect(await throwing.createSession(createBody)).toMatchObject({ status: 'thinking' });
+  expect(lines.some((line) => line.includes('"msg":"recording a HeyGen request failed"'))).toBe(true);
 });
 
 test('the API key appears in no error and no log line', async () => {
