@@ -28,12 +28,13 @@ export function findOrInstallPostgres(log: (line: string) => void = () => {}): s
 
 /** How a throwaway cluster's server is started; the caller runs and stops the process. */
 export interface ThrowawayCluster {
-  /** The `postgres` server command for this cluster, listening on 127.0.0.1:port. */
+  /**
+   * The `postgres` server command for this cluster, listening on 127.0.0.1:port. PostgreSQL refuses to run
+   * as root: when we are root, the command drops to Debian's `postgres` user itself (setpriv execs it), so
+   * whatever runs the command (a guard process) needs no access for that user.
+   */
   command: string;
   args: string[];
-  /** PostgreSQL refuses to run as root: when we are root, it runs as Debian's `postgres` user. */
-  uid?: number;
-  gid?: number;
   user: string;
   dir: string;
   remove: () => void;
@@ -54,11 +55,12 @@ export function createThrowawayCluster(binDir: string, port: number, user = 'tem
   const owner = asRoot ? { uid: idOf('postgres', '-u'), gid: idOf('postgres', '-g') } : {};
   if (asRoot) chownSync(dir, owner.uid!, owner.gid!);
   const data = path.join(dir, 'data');
-  execFileSync(path.join(binDir, 'initdb'), ['-D', data, '-U', user, '--auth=trust', '-E', 'UTF8', '--no-sync'], { ...owner, stdio: 'pipe' });
+  execFileSync(path.join(binDir, 'initdb'), ['-D', data, '-U', user, '--auth=trust', '-E', 'UTF8', '--no-sync'], { ...owner, cwd: dir, stdio: 'pipe' });
+  const server = [path.join(binDir, 'postgres'), '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'];
+  const [command, ...args] = asRoot ? ['setpriv', `--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--clear-groups', ...server] : server;
   return {
-    command: path.join(binDir, 'postgres'),
-    args: ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
-    ...owner,
+    command: command!,
+    args,
     user,
     dir,
     remove: () => rmSync(dir, { recursive: true, force: true }),

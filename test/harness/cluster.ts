@@ -53,7 +53,7 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
     const postgresPort = await findFreePort();
     const pg = createThrowawayCluster(findOrInstallPostgres(note), postgresPort);
     stops.push(pg.remove);
-    const postgres = startProcess(pg.command, pg.args, { ...process.env, LC_ALL: 'C' }, pg.dir, { guarded: true, uid: pg.uid, gid: pg.gid });
+    const postgres = startProcess(pg.command, pg.args, { ...process.env, LC_ALL: 'C' }, pg.dir, { guarded: true });
     stops.push(() => stopGuarded(postgres));
     await postgres.waitForLine(/ready to accept connections/, 60_000);
     note(`PostgreSQL (${pg.command}) on 127.0.0.1:${postgresPort}: ready in ${since(started)}`);

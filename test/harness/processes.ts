@@ -38,14 +38,11 @@ const ORPHAN_GUARD = path.join(PROJECT_ROOT, 'src', 'temporal', 'orphan-guard.cj
 export interface ProcessOptions {
   /** Run under the orphan guard, for servers that must not outlive the run (stopped by closing its stdin). */
   guarded?: boolean;
-  /** Run as this user (the test runs as root; PostgreSQL refuses to). */
-  uid?: number;
-  gid?: number;
 }
 
 export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string, options: ProcessOptions = {}): RunningProcess {
   const [file, argv] = options.guarded ? [process.execPath, [ORPHAN_GUARD, '10000', command, ...args]] : [command, args];
-  const child = spawn(file, argv, { env, cwd, uid: options.uid, gid: options.gid, stdio: [options.guarded ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, argv, { env, cwd, stdio: [options.guarded ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
