@@ -51,12 +51,13 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
 
     started = Date.now();
     const postgresPort = await findFreePort();
-    const pg = createThrowawayCluster(findOrInstallPostgres(note), postgresPort);
+    const postgresBin = findOrInstallPostgres(note);
+    const pg = createThrowawayCluster(postgresBin, postgresPort);
     stops.push(pg.remove);
     const postgres = startProcess(pg.command, pg.args, { ...process.env, LC_ALL: 'C' }, pg.dir, { guarded: true });
     stops.push(() => stopGuarded(postgres));
     await postgres.waitForLine(/ready to accept connections/, 60_000);
-    note(`PostgreSQL (${pg.command}) on 127.0.0.1:${postgresPort}: ready in ${since(started)}`);
+    note(`PostgreSQL (${postgresBin}) on 127.0.0.1:${postgresPort}: ready in ${since(started)}`);
 
     const databaseEnv = { POSTGRES_SEEDS: '127.0.0.1', DB_PORT: String(postgresPort), POSTGRES_USER: pg.user, POSTGRES_PWD: '' };
     // Twice, as every deployment runs it: the second run must find the schema current and succeed.
