@@ -14,6 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { buildApi } from '../src/api/app';
 import { stateQuery } from '../src/contract/session';
 import { createLogger } from '../src/logging';
+import { findFreePort } from '../src/temporal/dev-server';
 import { parkSessions } from './approvals';
 import { BENCH_TOKEN, sleep, startStack, stats, stopProcess, until, type BenchContext, type Figure, type Stack } from './harness';
 
@@ -37,6 +38,8 @@ async function startWorkerProcess(stack: Stack, env: Record<string, string>): Pr
       TEMPORAL_TASK_QUEUE: stack.config.temporal.taskQueue,
       HEYGEN_BASE_URL: stack.config.heygen.baseUrl,
       HEYGEN_MAX_CONCURRENT: '10000',
+      // Metrics on, as deployed, on a port of its own: the default (9464) may be npm start's.
+      WORKER_METRICS_PORT: String(await findFreePort()),
       LOG_LEVEL: 'warn',
       LOG_FORMAT: 'json',
       ...env,
