@@ -120,6 +120,7 @@ describe('the largest durations accepted', () => {
     await waitForApiPhase(api, body.id, 'reviewing');
     expect((await callPast503('POST', `/v1/sessions/${body.id}/stop`)).status).toBe(202);
     await waitForApiPhase(api, body.id, 'stopped');
+    await endOf(body.id);
     expect((await api.sessions.heygenSessions(body.id))[0]!.calls.stop).toBe(1);
     await expectNoFailedWorkflowTask(body.id);
   });
@@ -132,6 +133,7 @@ describe('the largest durations accepted', () => {
     expect((await callPast503('GET', `/v1/sessions/${handle.workflowId}`)).status).toBe(200);
     expect((await callPast503('POST', `/v1/sessions/${handle.workflowId}/stop`)).status).toBe(202);
     await waitForApiPhase(api, handle.workflowId, 'stopped');
+    await endOf(handle.workflowId);
     expect((await api.sessions.heygenSessions(handle.workflowId))[0]!.calls.stop).toBe(1);
     await expectNoFailedWorkflowTask(handle.workflowId);
   });
@@ -143,6 +145,11 @@ describe('the largest durations accepted', () => {
       if (response.status !== 503 || attempt === 5) return response;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+  }
+
+  /** The phase turns `stopped` first; HeyGen is told to stop before the workflow ends. */
+  async function endOf(id: string) {
+    await api.sessions.client.workflow.getHandle(id).result().catch(() => undefined);
   }
 
   async function expectNoFailedWorkflowTask(id: string) {
