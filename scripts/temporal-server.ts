@@ -9,9 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { PROJECT_ROOT, TOOLS_DIR } from '../src/paths';
 
-const PROJECT_ROOT = path.join(__dirname, '..');
-const TOOLS_DIR = path.join(PROJECT_ROOT, '.tools');
 const SERVER_MODULE = 'go.temporal.io/server';
 
 interface ComposeFile {

@@ -13,7 +13,7 @@ import { heygenAccountId } from '../src/activities';
 import { DEFAULT_SIMULATOR_API_KEY } from '../src/contract/simulator';
 import { findFreePort } from '../src/temporal/dev-server';
 import { startApiHarness, waitForApiPhase, type ApiHarness } from './harness/api';
-import { dashboardMetricNames, isExposed, OUR_WORKER_METRICS, parseExposition, SDK_METRICS, valueOf, type Exposition } from './harness/metrics';
+import { dashboardMetricNames, isExposed, OUR_WORKER_METRICS, parseExposition, SDK_METRICS, sumOf, valueOf, type Exposition } from './harness/metrics';
 import { PROJECT_ROOT, startProcess, tsNode, type RunningProcess } from './harness/processes';
 import { temporalAddress } from './harness/temporal';
 import { eventually } from './harness/wait';
@@ -88,8 +88,7 @@ test('a session through review: SDK metrics and ours, with the values the sessio
   // Parked at the storyboard: it holds one of the account's slots, and visibility counts it as reviewing.
   // (A round of counts that ran while the session moved may count it in two phases: the next one is right.)
   const atReview = await scrapeUntil('the parked session in vao_sessions and the governor', (m) => {
-    const counted = m.samples.filter((s) => s.name === 'vao_sessions' && s.labels.task_queue === queue);
-    const total = counted.reduce((sum, s) => sum + s.value, 0);
+    const total = sumOf(m, 'vao_sessions', { task_queue: queue });
     return valueOf(m, 'vao_sessions', { phase: 'reviewing', task_queue: queue }) === 1 && total === 1 && valueOf(m, 'vao_governor_slots_in_use', { account }) === 1;
   });
   expect(valueOf(atReview, 'vao_sessions', { phase: 'thinking', task_queue: queue })).toBe(0);

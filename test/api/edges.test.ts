@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { webhookHeaders } from '../../src/contract/heygen-webhooks';
 import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
 import { startApiHarness, waitForApiPhase, type ApiHarness } from '../harness/api';
+import { countBy } from '../harness/counts';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -206,10 +207,4 @@ function rawRequest(bytes: Buffer): Promise<string> {
     socket.on('error', reject);
     socket.write(bytes);
   });
-}
-
-function countBy(values: readonly (string | number)[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
-  return counts;
 }

@@ -13,8 +13,9 @@ import { startSimulator, type RunningSimulator } from '../../src/simulator/app';
 import { loadSimulatorConfig } from '../../src/simulator/config';
 import { findFreePort } from '../../src/temporal/dev-server';
 import { scratchDir, startCluster, type Cluster } from '../harness/cluster';
-import { parseExposition, type Exposition } from '../harness/metrics';
+import { parseExposition, sumOf, type Exposition } from '../harness/metrics';
 import { PROJECT_ROOT, startProcess, tsNode, type RunningProcess } from '../harness/processes';
+import { countBy } from '../harness/counts';
 import { eventually } from '../harness/wait';
 
 const SESSIONS = 30;
@@ -87,8 +88,6 @@ async function scrapeWorker(index: number): Promise<Exposition> {
   return parseExposition(await (await fetch(workerMetricsUrls[index]!)).text());
 }
 
-const sum = (exposition: Exposition, name: string, labels: Record<string, string> = {}) =>
-  exposition.samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value)).reduce((total, sample) => total + sample.value, 0);
 
 /** `npm run api`, as a process on a port of its own. */
 async function startApi(): Promise<void> {
@@ -224,13 +223,13 @@ test('30 sessions through two APIs and two workers on PostgreSQL, one worker kil
   // What an operator's Prometheus scrapes from the surviving worker: the SDK's metrics and ours.
   const metrics = await scrapeWorker(1);
   log(
-    `surviving worker's metrics: ${metrics.samples.length} samples; SDK workflow completions ${sum(metrics, 'temporal_workflow_completed_total')}, ` +
-      `HeyGen requests by outcome ${JSON.stringify(Object.fromEntries(['success', 'server_error', 'rate_limited'].map((outcome) => [outcome, sum(metrics, 'vao_heygen_requests_total', { outcome })])))}, ` +
-      `phase entries completed ${sum(metrics, 'vao_session_phase_entries_total', { phase: 'completed' })}, review waits observed ${sum(metrics, 'vao_review_wait_seconds_count')}`,
+    `surviving worker's metrics: ${metrics.samples.length} samples; SDK workflow completions ${sumOf(metrics, 'temporal_workflow_completed_total')}, ` +
+      `HeyGen requests by outcome ${JSON.stringify(Object.fromEntries(['success', 'server_error', 'rate_limited'].map((outcome) => [outcome, sumOf(metrics, 'vao_heygen_requests_total', { outcome })])))}, ` +
+      `phase entries completed ${sumOf(metrics, 'vao_session_phase_entries_total', { phase: 'completed' })}, review waits observed ${sumOf(metrics, 'vao_review_wait_seconds_count')}`,
   );
-  expect(sum(metrics, 'temporal_workflow_completed_total')).toBeGreaterThan(0);
-  expect(sum(metrics, 'vao_heygen_requests_total', { outcome: 'success' })).toBeGreaterThan(0);
-  expect(sum(metrics, 'vao_session_phase_entries_total', { phase: 'completed' })).toBeGreaterThan(0);
+  expect(sumOf(metrics, 'temporal_workflow_completed_total')).toBeGreaterThan(0);
+  expect(sumOf(metrics, 'vao_heygen_requests_total', { outcome: 'success' })).toBeGreaterThan(0);
+  expect(sumOf(metrics, 'vao_session_phase_entries_total', { phase: 'completed' })).toBeGreaterThan(0);
   expect(heygenSessionsPer).toEqual(sessions.map(() => 1));
   expect(approvalsPer).toEqual(sessions.map(() => 1));
   expect(stats.max_active_jobs).toBeLessThanOrEqual(10);
@@ -238,9 +237,3 @@ test('30 sessions through two APIs and two workers on PostgreSQL, one worker kil
   // The setup steps the compose file runs did their work here: a fresh namespace, our search attributes.
   expect(cluster.setupLog.join('\n')).toMatch(/namespace default created, search attributes added: VideoAgentStatus, HeyGenSessionId, VideoAgentTenant, VideoAgentRequestedBy/);
 }, 25 * 60_000);
-
-function countBy(values: readonly (string | number)[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
-  return counts;
-}

@@ -86,11 +86,21 @@ export function isExposed(name: string, families: ReadonlyMap<string, MetricKind
   return base !== name && (families.get(base) === 'histogram' || families.get(base) === 'summary');
 }
 
+/** The samples of `name` whose labels include `labels`. */
+function samplesOf(exposition: Exposition, name: string, labels: Record<string, string>): Sample[] {
+  return exposition.samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+}
+
 /** The value of the one sample of `name` whose labels include `labels` (undefined: none; two: an error). */
 export function valueOf(exposition: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
-  const matching = exposition.samples.filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+  const matching = samplesOf(exposition, name, labels);
   if (matching.length > 1) throw new Error(`${matching.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return matching[0]?.value;
+}
+
+/** The sum over every sample of `name` whose labels include `labels` (0: none), as PromQL's sum(). */
+export function sumOf(exposition: Exposition, name: string, labels: Record<string, string> = {}): number {
+  return samplesOf(exposition, name, labels).reduce((total, sample) => total + sample.value, 0);
 }
 
 export const DASHBOARD_FILE = path.join(PROJECT_ROOT, 'deploy', 'grafana', 'dashboards', 'video-agent-orchestrator.json');
