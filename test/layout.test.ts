@@ -3,7 +3,7 @@
  * upwards; each process's entry point reads only its own configuration; the API, activities, CLI and
  * simulator never load workflow code (workflows may take activity *types*, as Temporal intends).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const SRC = path.join(__dirname, '..', 'src');
@@ -28,7 +28,7 @@ function importsOf(file: string): Import[] {
   const found: Import[] = [];
   for (const match of text.matchAll(/^(?:import|export)\s+(type\s+)?[^'";]*?from\s+'(\.{1,2}\/[^']+)'/gm)) {
     const target = path.relative(SRC, path.resolve(path.dirname(file), match[2]!)).replace(/\/index$/, '');
-    found.push({ from: path.relative(SRC, file).replace(/\.ts$/, ''), to: target, typeOnly: Boolean(match[1]) });
+    found.push({ from: path.relative(SRC, file).replace(/\.ts$/, '').replace(/\/index$/, ''), to: target, typeOnly: Boolean(match[1]) });
   }
   return found;
 }
@@ -84,8 +84,10 @@ test('workflow code never loads zod: every module it imports is evaluated again 
     reached.add(module);
     for (const i of imports) if (i.from === module && !i.typeOnly) visit(i.to);
   };
-  visit('workflows/index');
-  for (const file of sourceFiles(path.join(SRC, 'workflows'))) visit(path.relative(SRC, file).replace(/\.ts$/, ''));
-  const withZod = [...reached].filter((module) => /from 'zod'/.test(readFileSync(path.join(SRC, `${module}.ts`), 'utf8')));
+  visit('workflows');
+  for (const file of sourceFiles(path.join(SRC, 'workflows'))) visit(path.relative(SRC, file).replace(/\.ts$/, '').replace(/\/index$/, ''));
+  // A module is a file, or a folder's index.
+  const fileOf = (module: string) => path.join(SRC, existsSync(path.join(SRC, `${module}.ts`)) ? `${module}.ts` : `${module}/index.ts`);
+  const withZod = [...reached].filter((module) => /from 'zod'/.test(readFileSync(fileOf(module), 'utf8')));
   expect({ reached: reached.size > 5, withZod }).toEqual({ reached: true, withZod: [] });
 });

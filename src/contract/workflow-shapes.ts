@@ -1,0 +1,54 @@
+/**
+ * The old shapes of the session workflow still in its code, each behind the patch that introduced its
+ * successor: what the old shape did, how a history shows it, and its replay fixtures. The workflow
+ * (src/workflows/session/legacy.ts) takes the patch ids from here; `npm run sessions:legacy` counts the
+ * sessions that still need each shape; the README's "Retiring an old shape" says what to do with one
+ * nobody needs any more.
+ */
+
+export interface WorkflowShape {
+  /** The id given to `patched()`: recorded as a marker in the history of every run that took the new path. */
+  patchId: string;
+  /** What runs without the marker did. */
+  oldShape: string;
+  /** What runs with it do. */
+  newShape: string;
+  /**
+   * The activity only the old shape schedules, or the one it schedules without a marker before it: how
+   * a history shows that it needs the old code to replay.
+   */
+  oldActivity: string;
+  /** The build that introduced the patch (commit). */
+  since: string;
+  /** Replay fixtures recorded by the old shape, removed with it (test/fixtures/histories/...). */
+  fixtures: string;
+}
+
+export const WORKFLOW_SHAPES = {
+  followInActivity: {
+    patchId: 'follow-in-activity',
+    oldShape: 'one status read activity and one durable timer per poll',
+    newShape: 'one follow activity per stretch of HeyGen working',
+    oldActivity: 'getHeyGenSession',
+    since: '2026-11 (issue 12)',
+    fixtures: 'polled-with-timers/',
+  },
+  resourcesInOneActivity: {
+    patchId: 'resources-in-one-activity',
+    oldShape: "one activity per storyboard image at a checkpoint",
+    newShape: "one activity for all of a checkpoint's images",
+    oldActivity: 'getHeyGenResource',
+    since: '2026-11 (issue 12)',
+    fixtures: 'polled-with-timers/ (the sessions with images)',
+  },
+  archiveMedia: {
+    patchId: 'archive-media',
+    oldShape: 'completes right after reading the finished video',
+    newShape: "archives the video's files before completing (phase archiving)",
+    oldActivity: '',
+    since: '2026-11 (issue 13)',
+    fixtures: 'polled-with-timers/ and every session fixture recorded before issue 13',
+  },
+} as const satisfies Record<string, WorkflowShape>;
+
+export type WorkflowShapeName = keyof typeof WORKFLOW_SHAPES;

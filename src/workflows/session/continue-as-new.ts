@@ -1,0 +1,18 @@
+/**
+ * Continue-as-new: a session whose history grew long hands its state to a fresh run, at a point where
+ * nothing is in flight but background deliveries and image reads (which the next run resumes).
+ */
+import * as wf from '@temporalio/workflow';
+import type { SessionInput, SessionResult } from '../../contract/session';
+import type { CarriedState, SessionRun } from './context';
+
+type SessionWorkflow = (input: SessionInput, carried?: CarriedState) => Promise<SessionResult>;
+
+export async function continueAsNewIfSuggested(run: SessionRun): Promise<void> {
+  if (!wf.workflowInfo().continueAsNewSuggested) return;
+  await wf.condition(wf.allHandlersFinished);
+  if (run.decisions.length) return; // a decision arrived meanwhile: apply it in this run
+  const carried = run.carry();
+  wf.log.info('continuing as new', { historyLength: wf.workflowInfo().historyLength, runs: run.state.runs });
+  await wf.continueAsNew<SessionWorkflow>(run.rawInput, carried);
+}

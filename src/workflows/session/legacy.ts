@@ -1,0 +1,90 @@
+/**
+ * The old shapes: how sessions started by earlier builds did things, kept so that their histories
+ * replay. Each is behind the patch that introduced its successor (src/contract/workflow-shapes.ts lists
+ * them, `npm run sessions:legacy` counts the sessions that still need each, and the README's
+ * "Retiring an old shape" says when one moves to `deprecatePatch` and when it goes, with its fixtures).
+ * Nothing else in the session calls `wf.patched`.
+ */
+import * as wf from '@temporalio/workflow';
+import type { SessionSnapshot } from '../../activities';
+import type { ReviewPacket } from '../../contract/session';
+import { WORKFLOW_SHAPES } from '../../contract/workflow-shapes';
+import type { SessionRun } from './context';
+import { continueAsNewIfSuggested } from './continue-as-new';
+import { describeFailure, isTransient } from './failures';
+import { callHeyGen } from './heygen-calls';
+import { fillResource, loadImageLater, pendingResource } from './images';
+import type { Step } from './steps';
+
+/** Since `follow-in-activity`: HeyGen is followed by one activity per stretch, not one read and one timer per poll. */
+export function followsInActivity(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.followInActivity.patchId);
+}
+
+/** Since `resources-in-one-activity`: a checkpoint's images are read in one activity, not one each. */
+export function resourcesInOneActivity(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.resourcesInOneActivity.patchId);
+}
+
+/** Since `archive-media`: a session archives its video before it completes. */
+export function archivesBeforeCompleting(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.archiveMedia.patchId);
+}
+
+/** What the follow step lends the old loop: how a read is taken in and acted on, and the phase's deadline. */
+export interface FollowHooks {
+  /** Folds a read into the state; true when HeyGen replied to our last message. */
+  absorb: (snapshot: SessionSnapshot) => boolean;
+  /** The next step once following is over or the phase changed; null to go on. */
+  settle: (snapshot: SessionSnapshot, replied: boolean) => Promise<Step | null>;
+  phaseDeadline: () => number;
+  timedOut: () => Step;
+}
+
+/**
+ * Before `follow-in-activity`: one read activity per poll, a durable timer between. Called with the
+ * phase's time left (taken before the continue-as-new check) after a change of phase, it goes on where
+ * its loop stood then: with the wait before the next read.
+ */
+export async function followWithTimers(run: SessionRun, remainingAtResume: number | null, hooks: FollowHooks): Promise<Step> {
+  const { timing, state } = run;
+  let interval = timing.pollInitial;
+  let lastStatus = state.heygenStatus;
+  let remaining = remainingAtResume;
+  for (;;) {
+    if (remaining !== null) {
+      run.poked = false;
+      const wait = state.phase === 'generating' && run.callsBack ? Math.max(interval, timing.pollWhileCalledBack) : interval;
+      await wf.condition(() => run.poked, Math.min(wait, remaining), { summary: 'wait for the next HeyGen status read' });
+      interval = Math.min(interval * timing.pollBackoff, timing.pollMax);
+    }
+    const snapshot = await callHeyGen(run, 'getHeyGenSession', [{ sessionId: run.sessionId(), messagesSince: run.cursor }], {
+      kind: 'read',
+      deadline: hooks.phaseDeadline(),
+      what: state.phase === 'generating' ? 'following the render' : 'following the agent',
+    });
+    const replied = hooks.absorb(snapshot);
+    if (snapshot.status !== lastStatus) interval = timing.pollInitial;
+    lastStatus = snapshot.status;
+    const next = await hooks.settle(snapshot, replied);
+    if (next !== null) return next;
+    remaining = hooks.phaseDeadline() - Date.now();
+    if (remaining <= 0) return hooks.timedOut();
+    await continueAsNewIfSuggested(run);
+  }
+}
+
+/** Before `resources-in-one-activity`: each image read on its own. */
+export async function readResourcesOneByOne(run: SessionRun, packet: ReviewPacket, resourceIds: string[]): Promise<void> {
+  const reads = await Promise.allSettled(resourceIds.map((resourceId) => run.activities.quickReads.getHeyGenResource({ sessionId: run.sessionId(), resourceId })));
+  reads.forEach((read, index) => {
+    if (read.status === 'fulfilled') return fillResource(run, packet, read.value);
+    const resourceId = resourceIds[index]!;
+    if (isTransient(read.reason)) {
+      fillResource(run, packet, pendingResource(resourceId, 'loading', `HeyGen did not answer yet (${describeFailure(read.reason)}); retrying`));
+      loadImageLater(run, packet, resourceId);
+    } else {
+      fillResource(run, packet, pendingResource(resourceId, 'unavailable', describeFailure(read.reason)));
+    }
+  });
+}
