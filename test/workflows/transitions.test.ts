@@ -15,7 +15,11 @@ function reachableFrom(start: Phase): Set<Phase> {
   const seen = new Set<Phase>([start]);
   const todo = [start];
   for (let phase = todo.pop(); phase; phase = todo.pop()) {
-    for (const next of successors(phase)) if (!seen.has(next)) todo.push(next), seen.add(next);
+    for (const next of successors(phase)) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      todo.push(next);
+    }
   }
   return seen;
 }
