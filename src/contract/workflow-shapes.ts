@@ -49,6 +49,14 @@ export const WORKFLOW_SHAPES = {
     since: '2026-11 (issue 13)',
     fixtures: 'polled-with-timers/ and every session fixture recorded before issue 13',
   },
+  queuePositionKept: {
+    patchId: 'queue-position-kept',
+    oldShape: 'a queue position that came before the slot request returned was dropped (session.queued waited for the next one)',
+    newShape: 'the position is kept, shown, and session.queued sent once the phase is queued',
+    oldActivity: '',
+    since: '2026-12 (issue 21)',
+    fixtures: 'session-queue-position-dropped.json (recorded on the time-skipping server by test/fast/queue-position.test.ts)',
+  },
 } as const satisfies Record<string, WorkflowShape>;
 
 export type WorkflowShapeName = keyof typeof WORKFLOW_SHAPES;

@@ -129,6 +129,10 @@ export class SessionRun {
   unknownStatusCount = 0;
   /** Whether this run asked the governor for a slot already (a `queued` step then only waits). */
   slotRequested = false;
+  /** A queue position the governor sent before the slot request returned (see slot.ts). */
+  earlyPosition: { position: number; queued: number } | undefined;
+  /** The queue began with such a position: `session.queued` is due once the phase is `queued`. */
+  queuedNoticeDue = false;
   /** Set by a follow step that returned HeyGen's change between thinking and generating. */
   follow: FollowResume | undefined;
   /** Who sent `retryArchive` while the session waited in `archive_failed` (null: nobody yet). */

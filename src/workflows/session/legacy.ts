@@ -31,6 +31,15 @@ export function archivesBeforeCompleting(): boolean {
   return wf.patched(WORKFLOW_SHAPES.archiveMedia.patchId);
 }
 
+/**
+ * Since `queue-position-kept`: a queue position that came before the slot request returned is kept (and
+ * `session.queued` sent for it). Asked only when such a position came, so other histories get no marker;
+ * the old shape dropped it, and so notified the next position instead.
+ */
+export function keepsEarlyQueuePosition(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.queuePositionKept.patchId);
+}
+
 /** What the follow step lends the old loop: how a read is taken in and acted on, and the phase's deadline. */
 export interface FollowHooks {
   /** Folds a read into the state; true when HeyGen replied to our last message. */

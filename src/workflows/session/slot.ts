@@ -8,6 +8,7 @@ import { formatDuration } from '../../contract/duration';
 import { SESSION_FAILURE } from '../../contract/failures';
 import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from '../../contract/governor';
 import { iso, type SessionRun } from './context';
+import { keepsEarlyQueuePosition } from './legacy';
 import { continueAsNewIfSuggested } from './continue-as-new';
 import { notify } from './notifications';
 import { refreshDetails } from './phases';
@@ -22,7 +23,12 @@ export function registerSlotHandlers(run: SessionRun): void {
 
 function onQueuePosition(run: SessionRun, { position, queued }: QueuePosition): void {
   const { state } = run;
-  if (!state.queue) return;
+  if (!state.queue) {
+    // The governor answers the request at once, so its first position may come before the request's
+    // result: kept for the queue about to begin (it sends a position only when it changes).
+    if (state.heygen.slot !== 'held') run.earlyPosition = { position, queued };
+    return;
+  }
   // Every session passes through `queued` for a moment; only one that really waits is worth a word.
   const firstPosition = state.queue.position === null;
   state.queue.position = position;
@@ -53,7 +59,13 @@ export async function requestSlot(run: SessionRun): Promise<'go' | 'wait'> {
   }
   if (state.heygen.slot !== 'waiting') state.heygen.slotSince = iso(since);
   state.heygen.slot = 'waiting';
-  state.queue ??= { account: ticket.account, position: null, queued: null, since: iso(since), updatedAt: null };
+  if (!state.queue) {
+    const early = run.earlyPosition && keepsEarlyQueuePosition() ? run.earlyPosition : undefined;
+    state.queue = { account: ticket.account, position: early?.position ?? null, queued: early?.queued ?? null, since: iso(since), updatedAt: early ? iso(Date.now()) : null };
+    // Told once the phase is `queued`, as a position that comes later would be.
+    run.queuedNoticeDue = early !== undefined;
+  }
+  run.earlyPosition = undefined;
   return 'wait';
 }
 
@@ -85,6 +97,10 @@ export async function queuedStep(run: SessionRun): Promise<Step> {
     if ((await requestSlot(run)) === 'go') return 'creating';
     refreshDetails(run);
   }
+  if (run.queuedNoticeDue) {
+    run.queuedNoticeDue = false;
+    notify(run, 'session.queued');
+  }
   await waitForSlot(run);
   return 'creating';
 }
@@ -114,6 +130,8 @@ export async function releaseSlot(run: SessionRun, reason: string): Promise<void
 
 function holdSlot(run: SessionRun): void {
   const { state } = run;
+  run.earlyPosition = undefined;
+  run.queuedNoticeDue = false;
   state.heygen.slot = 'held';
   state.heygen.slotSince = iso(Date.now());
   state.queue = null;
