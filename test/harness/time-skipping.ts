@@ -17,7 +17,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { CreateSessionInput, FollowInput, FollowResult, SendMessageInput, SessionSnapshot, VideoDetails } from '../../src/activities';
 import { HEYGEN_FAILURE } from '../../src/contract/failures';
-import { SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
+import { SEARCH_ATTRIBUTES, VideoAgentStatus } from '../../src/contract/search-attributes';
 import { stateQuery, type SessionInput, type SessionState } from '../../src/contract/session';
 import { TOOLS_DIR } from '../../src/paths';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
@@ -84,6 +84,8 @@ export class ScriptedHeyGen {
   /** Runs inside a follow before it answers: a test holds it here, or sends a signal with its answer. */
   onFollow: ((input: FollowInput, count: number) => Promise<void>) | undefined;
   onMessage: ((input: SendMessageInput, count: number) => Promise<void>) | undefined;
+  /** Whether HeyGen was given our webhook at create (it then calls back when a render ends). */
+  callsBack = false;
   private storyboards = 0;
   private approved = false;
   private clock = 1_000;
@@ -120,7 +122,7 @@ export class ScriptedHeyGen {
       },
       createHeyGenSession: async (input: CreateSessionInput) => {
         this.record('createHeyGenSession', input);
-        return { sessionId: 'sess_scripted', status: 'thinking', callsBack: false };
+        return { sessionId: 'sess_scripted', status: 'thinking', callsBack: this.callsBack };
       },
       followHeyGenSession: async (input: FollowInput): Promise<FollowResult> => {
         this.record('followHeyGenSession', input);
@@ -183,7 +185,30 @@ export interface FastHarness {
   stateWhere: (handle: WorkflowHandle, check: (state: SessionState) => boolean, what: string) => Promise<SessionState>;
   /** Waits until the workflow's history has an event of this kind (e.g. a signal recorded). */
   historyHas: (handle: WorkflowHandle, predicate: (event: Record<string, unknown>) => boolean, what: string) => Promise<void>;
+  /** Waits until `check` finds what it looks for in the workflow's history, and returns it. */
+  historyWhere: <T>(handle: WorkflowHandle, check: (events: HistoryEvent[]) => T | undefined | false, what: string) => Promise<T>;
+  /**
+   * Like `withWorker`, but the activities run on a worker of their own and the workflows on one that
+   * `fn` may pause: see {@link WorkflowTaskGate}.
+   */
+  withGatedWorkers: <T>(activities: object, fn: (gate: WorkflowTaskGate) => Promise<T>) => Promise<T>;
+  /** Lets the server's clock run to `ms` (ms since the epoch), skipping the time: a stub "working" until then. */
+  sleepUntil: (ms: number) => Promise<void>;
+  /** The session's `VideoAgentStatus` search attribute, as the server has it. */
+  statusAttribute: (handle: WorkflowHandle) => Promise<string | undefined>;
   close: () => Promise<void>;
+}
+
+/**
+ * Workflow tasks held back. While paused, no worker runs the workflows: whatever happens meanwhile (a
+ * signal, an activity's result, a timer firing) waits in the history, and on resume reaches the workflow
+ * in one workflow task, in the order it was recorded. That is how two events race on every run.
+ */
+export interface WorkflowTaskGate {
+  /** Stops the workflow worker (activities keep running). */
+  pause: () => Promise<void>;
+  /** Starts a workflow worker again. */
+  resume: () => Promise<void>;
 }
 
 export async function startFastHarness(): Promise<FastHarness> {
@@ -212,6 +237,75 @@ export async function startFastHarness(): Promise<FastHarness> {
         intervalMs: 20,
       });
     },
+    historyWhere: (handle, check, what) => eventually(async () => check((await handle.fetchHistory()).events ?? []), { what, timeoutMs: 60_000, intervalMs: 20 }),
+    withGatedWorkers: async (activities, fn) => {
+      const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
+      let stopWorkflows: (() => Promise<void>) | undefined;
+      const gate: WorkflowTaskGate = {
+        pause: async () => {
+          const stop = stopWorkflows;
+          stopWorkflows = undefined;
+          await stop?.();
+        },
+        resume: async () => {
+          if (stopWorkflows) return;
+          // No cache, so no sticky queue: the next workflow task goes to whichever worker polls next.
+          const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, maxCachedWorkflows: 0 });
+          const running = worker.run();
+          stopWorkflows = async () => {
+            worker.shutdown();
+            await running;
+          };
+        },
+      };
+      await gate.resume();
+      try {
+        return await activityWorker.runUntil(() => fn(gate));
+      } finally {
+        await gate.pause();
+      }
+    },
+    sleepUntil: async (ms) => env.sleep(Math.max(ms - (await env.currentTimeMs()), 0)),
+    statusAttribute: async (handle) => (await handle.describe()).typedSearchAttributes.get(VideoAgentStatus),
     close: () => env.teardown(),
   };
 }
+
+export type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/**
+ * The workflow task that brought an event to the workflow: the id of the first `WorkflowTaskStarted`
+ * recorded after it (null: none yet). Two events with the same one reached the workflow together.
+ */
+export function taskThatDelivered(events: readonly HistoryEvent[], event: HistoryEvent): number | null {
+  const started = events.find((e) => Number(e.eventId) > Number(event.eventId) && e.workflowTaskStartedEventAttributes);
+  return started ? Number(started.eventId) : null;
+}
+
+/** The history's events of one activity type: scheduled (with its input), and how it closed. */
+export function activityEvents(events: readonly HistoryEvent[], activityType: string) {
+  return events
+    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType)
+    .map((scheduled) => {
+      const id = Number(scheduled.eventId);
+      const about = (e: HistoryEvent) =>
+        [e.activityTaskCompletedEventAttributes, e.activityTaskFailedEventAttributes, e.activityTaskCancelRequestedEventAttributes, e.activityTaskCanceledEventAttributes, e.activityTaskTimedOutEventAttributes].some(
+          (attributes) => attributes && Number(attributes.scheduledEventId) === id,
+        );
+      const payload = scheduled.activityTaskScheduledEventAttributes!.input?.payloads?.[0]?.data;
+      return {
+        scheduled,
+        input: payload ? (JSON.parse(Buffer.from(payload).toString('utf8')) as unknown) : undefined,
+        completed: events.find((e) => e.activityTaskCompletedEventAttributes && about(e)),
+        cancelRequested: events.some((e) => e.activityTaskCancelRequestedEventAttributes && about(e)),
+      };
+    });
+}
+
+/** A promise with its resolve at hand: a stub waits on one until the test lets it go. */
+export function latch<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
