@@ -68,6 +68,13 @@ export async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return env;
 }
 
+/**
+ * How long a test waits for a condition (real time). On this server a session gets anywhere in well
+ * under a second, so a wait this long means it never will; failing here leaves the test's own timeout
+ * (90 s) for the rest of the file.
+ */
+const WAIT_MS = 30_000;
+
 type Reply = Partial<SessionSnapshot> & { status: string };
 
 /**
@@ -164,6 +171,24 @@ export class ScriptedHeyGen {
   }
 }
 
+/** A scripted HeyGen of its own for each session (by workflow id), for tests that run several at once. */
+export class ScriptedHeyGenPerSession {
+  private readonly sessions = new Map<string, ScriptedHeyGen>();
+
+  of(workflowId: string): ScriptedHeyGen {
+    let heygen = this.sessions.get(workflowId);
+    if (!heygen) this.sessions.set(workflowId, (heygen = new ScriptedHeyGen()));
+    return heygen;
+  }
+
+  activities(): ReturnType<ScriptedHeyGen['activities']> {
+    type Activity = (...args: unknown[]) => Promise<unknown>;
+    const names = Object.keys(new ScriptedHeyGen().activities());
+    const route = (name: string): Activity => (...args) => (this.of(runningWorkflowId()).activities() as unknown as Record<string, Activity>)[name]!(...args);
+    return Object.fromEntries(names.map((name) => [name, route(name)])) as unknown as ReturnType<ScriptedHeyGen['activities']>;
+  }
+}
+
 /** HeyGen refusing a request (a 4xx): what the real activities throw for one. */
 export function heygenRefusal(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: HEYGEN_FAILURE.rejected, nonRetryable: true, details: [{ status: 409 }] });
@@ -229,15 +254,15 @@ export async function startFastHarness(): Promise<FastHarness> {
       eventually(async () => {
         const current = await state(handle);
         return check(current) ? current : undefined;
-      }, { what, timeoutMs: 60_000, intervalMs: 20 }),
+      }, { what, timeoutMs: WAIT_MS, intervalMs: 20 }),
     historyHas: async (handle, predicate, what) => {
       await eventually(async () => ((await handle.fetchHistory()).events ?? []).some((event) => predicate(event as unknown as Record<string, unknown>)), {
         what,
-        timeoutMs: 60_000,
+        timeoutMs: WAIT_MS,
         intervalMs: 20,
       });
     },
-    historyWhere: (handle, check, what) => eventually(async () => check((await handle.fetchHistory()).events ?? []), { what, timeoutMs: 60_000, intervalMs: 20 }),
+    historyWhere: (handle, check, what) => eventually(async () => check((await handle.fetchHistory()).events ?? []), { what, timeoutMs: WAIT_MS, intervalMs: 20 }),
     withGatedWorkers: async (activities, fn) => {
       const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
       let stopWorkflows: (() => Promise<void>) | undefined;
