@@ -57,6 +57,14 @@ export const WORKFLOW_SHAPES = {
     since: '2026-12 (issue 21)',
     fixtures: 'session-queue-position-dropped.json (recorded on the time-skipping server by test/fast/queue-position.test.ts)',
   },
+  videoWebhookKept: {
+    patchId: 'video-webhook-kept',
+    oldShape: 'a heygenEvent webhook that came with a read of the finished video was dropped: the next read waited out videoPollInterval',
+    newShape: 'the webhook is kept: the next read of the video comes at once',
+    oldActivity: '',
+    since: '2026-12 (issue 21)',
+    fixtures: 'session-video-webhook-dropped.json (recorded on the time-skipping server by test/fast/webhook-race.test.ts)',
+  },
 } as const satisfies Record<string, WorkflowShape>;
 
 export type WorkflowShapeName = keyof typeof WORKFLOW_SHAPES;

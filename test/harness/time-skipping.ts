@@ -327,6 +327,19 @@ export function activityEvents(events: readonly HistoryEvent[], activityType: st
     });
 }
 
+/** The ids of the patches a history recorded (`wf.patched` markers), in order. */
+export function patchMarkers(events: readonly HistoryEvent[]): string[] {
+  return events.flatMap((event) => {
+    const data = event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
+/** When the server recorded an event, in ms since the epoch (on its clock, skipped time included). */
+export function eventMs(event: HistoryEvent): number {
+  return Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+}
+
 /** A promise with its resolve at hand: a stub waits on one until the test lets it go. */
 export function latch<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;

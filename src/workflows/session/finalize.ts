@@ -12,7 +12,7 @@ import { iso, type SessionRun } from './context';
 import { recordAction } from './decisions';
 import { archiveFailureType, describeFailure, failureReason } from './failures';
 import { callHeyGen } from './heygen-calls';
-import { archivesBeforeCompleting } from './legacy';
+import { archivesBeforeCompleting, keepsWebhookAtVideoRead } from './legacy';
 import { releaseSlot } from './slot';
 import { failed, type Step } from './steps';
 
@@ -39,6 +39,8 @@ export async function finalizeStep(run: SessionRun): Promise<Step> {
   const videoId = run.lastVideoId ?? state.videoIds[0];
   if (!videoId) return failed('HeyGen reported the session completed, but it has no video', SESSION_FAILURE.heygenFailed);
   for (;;) {
+    // A webhook from here on (it may come with this read's result) means: read again at once.
+    run.poked = false;
     const video = await callHeyGen(run, 'getHeyGenVideo', [videoId], read);
     if (video.status === 'completed') {
       const { failureCode: _code, failureMessage: _message, ...info } = video;
@@ -51,6 +53,7 @@ export async function finalizeStep(run: SessionRun): Promise<Step> {
     if (Date.now() >= deadline) {
       return failed(`The video was still ${video.status} ${formatDuration(timing.maxVideoWait)} after the session completed`, SESSION_FAILURE.timedOut);
     }
+    if (run.poked && keepsWebhookAtVideoRead()) continue;
     run.poked = false;
     await wf.condition(() => run.poked, Math.min(timing.videoPollInterval, deadline - Date.now()), { summary: 'wait for the video' });
   }

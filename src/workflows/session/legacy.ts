@@ -40,6 +40,15 @@ export function keepsEarlyQueuePosition(): boolean {
   return wf.patched(WORKFLOW_SHAPES.queuePositionKept.patchId);
 }
 
+/**
+ * Since `video-webhook-kept`: a webhook that came with a read of the finished video (or while the session
+ * acted on it) makes the next read come at once. Asked only when such a webhook came, so other histories
+ * get no marker; the old shape dropped it and waited out `videoPollInterval`.
+ */
+export function keepsWebhookAtVideoRead(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.videoWebhookKept.patchId);
+}
+
 /** What the follow step lends the old loop: how a read is taken in and acted on, and the phase's deadline. */
 export interface FollowHooks {
   /** Folds a read into the state; true when HeyGen replied to our last message. */
