@@ -14,7 +14,8 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { FollowInput } from '../../src/activities';
 import { SESSION_FAILURE } from '../../src/contract/failures';
 import type { Phase, SessionState } from '../../src/contract/session';
-import { ScriptedHeyGen, startFastHarness, type FastHarness } from '../harness/time-skipping';
+import { slotGrantedSignal } from '../../src/contract/governor';
+import { ScriptedHeyGen, startFastHarness, taskThatDelivered, type FastHarness } from '../harness/time-skipping';
 
 let h: FastHarness;
 beforeAll(async () => {
@@ -104,6 +105,38 @@ test('the queue deadline: no slot within maxQueued, expired with VideoAgentQueue
     expect(state.heygen.slot).toBe('released'); // the place in the queue given back
     expect(waited).toBeGreaterThanOrEqual(24 * HOUR);
     expect(waited).toBeLessThan(24 * HOUR + 60_000);
+  });
+});
+
+test('a slot granted in the same workflow task as the queue deadline is taken: the session goes on, nothing expires', async () => {
+  const heygen = new ScriptedHeyGen();
+  const activities = {
+    ...heygen.activities(),
+    requestHeyGenSlot: async () => ({ governed: true as const, account: 'acct', governorId: 'heygen-governor-none', holdSlotWhileParked: true }),
+  };
+  await h.withGatedWorkers(activities, async (gate) => {
+    const handle = await h.start({ prompt: 'Granted as the queue deadline passes', timing: { maxQueued: '24h' } });
+    const queued = await h.stateWhere(handle, (s) => s.phase === 'queued', 'the session queued');
+    await gate.pause();
+    await h.sleepUntil(Date.parse(queued.queue!.since) + 24 * HOUR);
+    await h.historyWhere(handle, (events) => events.some((event) => event.timerFiredEventAttributes), 'the queue deadline in the history');
+    await handle.signal(slotGrantedSignal, { grantedAt: new Date(await h.env.currentTimeMs()).toISOString() });
+    await h.historyWhere(handle, (events) => events.some((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'slotGranted'), 'the grant in the history');
+    await gate.resume();
+    const reviewing = await h.stateWhere(handle, (s) => s.phase === 'reviewing' || s.phase === 'expired', 'the storyboard after the grant (or the expiry)');
+
+    const events = (await handle.fetchHistory()).events ?? [];
+    const timer = events.find((event) => event.timerFiredEventAttributes)!;
+    const grant = events.find((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'slotGranted')!;
+    const together = taskThatDelivered(events, timer) === taskThatDelivered(events, grant);
+    console.log(`grant with the queue deadline, in one workflow task: ${together}; then ${reviewing.phase}, slot ${reviewing.heygen.slot}; creates ${heygen.count('createHeyGenSession')}`);
+    expect(together).toBe(true);
+    expect(reviewing.phaseHistory.map((entry) => entry.phase)).toEqual(['creating', 'queued', 'creating', 'thinking', 'reviewing']);
+    expect(reviewing.heygen.slot).toBe('held');
+    expect(reviewing.error).toBeNull();
+    expect(heygen.count('createHeyGenSession')).toBe(1);
+    await handle.cancel();
+    await handle.result().catch(() => undefined);
   });
 });
 
