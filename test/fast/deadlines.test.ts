@@ -1,7 +1,8 @@
 /**
  * @module Deadlines on skipped time: the review deadline (`review.timeout`, `onTimeout: stop` and
- * `approve`), the queue deadline (`timing.maxQueued`), and the thinking and rendering deadlines
- * (`timing.maxThinking`, `timing.maxGenerating`). Days pass in moments on the time-skipping server
+ * `approve`), the queue deadline (`timing.maxQueued`, and a grant that comes with it), the thinking and
+ * rendering deadlines (`timing.maxThinking`, `timing.maxGenerating`), the finished video's
+ * (`timing.maxVideoWait`) and the archive's retry window. Days pass in moments on the time-skipping server
  * (awaiting the result lets its clock jump to the next timer). Each ending is checked as a reader finds
  * it: the phase, the typed error, the `VideoAgentStatus` search attribute, and HeyGen told to stop
  * whenever its session may still be running (never when there is none, or it finished).
@@ -10,9 +11,9 @@
  * `until`: the way the real one returns HeyGen's state when its stretch is over. It cannot heartbeat
  * through skipped time, so those sessions give activities a heartbeat timeout longer than a stretch.
  */
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { FollowInput } from '../../src/activities';
-import { SESSION_FAILURE } from '../../src/contract/failures';
+import { ARCHIVE_FAILURE, SESSION_FAILURE } from '../../src/contract/failures';
 import type { Phase, SessionState } from '../../src/contract/session';
 import { slotGrantedSignal } from '../../src/contract/governor';
 import { ScriptedHeyGen, startFastHarness, taskThatDelivered, type FastHarness } from '../harness/time-skipping';
@@ -166,5 +167,53 @@ test.each([
     expect(heygen.stops).toEqual(['sess_scripted']);
     expect(took).toBeGreaterThanOrEqual(limit);
     expect(took).toBeLessThan(limit + 60_000);
+  });
+});
+
+test('the video deadline: the finished video still processing after maxVideoWait, failed with VideoAgentSessionTimedOut, nothing to stop', async () => {
+  const heygen = new ScriptedHeyGen();
+  const scripted = heygen.activities();
+  const activities = { ...scripted, getHeyGenVideo: async (videoId: string) => ({ ...(await scripted.getHeyGenVideo(videoId)), status: 'processing' }) };
+  await h.withWorker(activities, async () => {
+    const handle = await h.start({ prompt: 'A video that never finishes', autoApprove: true, timing: { maxVideoWait: '30m', videoPollInterval: '5m' } });
+    const { state, failureType, attribute, realMs } = await ending(handle);
+    const took = enteredAt(state, 'failed') - enteredAt(state, 'finalizing');
+    console.log(`video: ${state.phase} after ${hours(took)} finalizing, ${heygen.count('getHeyGenVideo')} reads (${realMs} ms real); HeyGen stops ${heygen.stops.length}`);
+    expect(state.phase).toBe('failed');
+    expect(state.error?.type).toBe(SESSION_FAILURE.timedOut);
+    expect(state.error?.reason).toMatch(/^The video was still processing 30m after the session completed/);
+    expect(failureType).toBe(SESSION_FAILURE.timedOut);
+    expect(attribute).toBe('failed');
+    expect(heygen.stops).toEqual([]); // HeyGen's session is completed: nothing runs there
+    expect(heygen.count('getHeyGenVideo')).toBe(30 / 5 + 1);
+    expect(took).toBeGreaterThanOrEqual(30 * 60_000);
+    expect(took).toBeLessThan(30 * 60_000 + 60_000);
+  });
+});
+
+test('the archive retry window: archive_failed waits 7 days for retryArchive, then the workflow ends in archive_failed', async () => {
+  const heygen = new ScriptedHeyGen();
+  const activities = {
+    ...heygen.activities(),
+    archiveVideoFile: async () => {
+      throw ApplicationFailure.create({ message: 'the video is gone at HeyGen', type: ARCHIVE_FAILURE.mediaMissing, nonRetryable: true });
+    },
+  };
+  await h.withWorker(activities, async () => {
+    const handle = await h.start({ prompt: 'A video we cannot copy', autoApprove: true });
+    await h.stateWhere(handle, (s) => s.phase === 'archive_failed', 'archive_failed');
+    const { state, failureType, attribute, realMs } = await ending(handle);
+    const { closeTime, status } = await handle.describe();
+    const waited = closeTime!.getTime() - enteredAt(state, 'archive_failed');
+    console.log(`archive: ${state.phase}, the workflow ${status.name} ${hours(waited)} later (${realMs} ms real); HeyGen stops ${heygen.stops.length}`);
+    expect(state.phase).toBe('archive_failed');
+    expect(state.error?.type).toBe(ARCHIVE_FAILURE.mediaMissing);
+    expect(state.video?.videoId).toBe('vid_1'); // kept
+    expect(failureType).toBeNull();
+    expect(status.name).toBe('COMPLETED');
+    expect(attribute).toBe('archive_failed');
+    expect(heygen.stops).toEqual([]);
+    expect(waited).toBeGreaterThanOrEqual(7 * 24 * HOUR);
+    expect(waited).toBeLessThan(7 * 24 * HOUR + 60_000);
   });
 });
