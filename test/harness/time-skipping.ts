@@ -300,10 +300,12 @@ export type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchH
 
 /**
  * The workflow task that brought an event to the workflow: the id of the first `WorkflowTaskStarted`
- * recorded after it (null: none yet). Two events with the same one reached the workflow together.
+ * after it whose task completed (one that timed out or failed delivered nothing: the next task brings all
+ * it had again). Null: none yet. Two events with the same one reached the workflow together.
  */
 export function taskThatDelivered(events: readonly HistoryEvent[], event: HistoryEvent): number | null {
-  const started = events.find((e) => Number(e.eventId) > Number(event.eventId) && e.workflowTaskStartedEventAttributes);
+  const completed = new Set(events.map((e) => Number(e.workflowTaskCompletedEventAttributes?.startedEventId ?? 0)));
+  const started = events.find((e) => Number(e.eventId) > Number(event.eventId) && e.workflowTaskStartedEventAttributes && completed.has(Number(e.eventId)));
   return started ? Number(started.eventId) : null;
 }
 
