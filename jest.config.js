@@ -18,6 +18,10 @@ module.exports = {
   // ESM-only dependencies (of @fastify/swagger-ui, light-my-request, swagger-parser): Jest's CommonJS loader needs them compiled.
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie|@apidevtools/json-schema-ref-parser)/)'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
+  // Tests log to .test-logs/<test file>.log, not to this output; a failed test's part of its log is
+  // printed after jest's report of it (test/harness/test-log.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/harness/log-setup.ts'],
+  reporters: ['default', '<rootDir>/test/harness/log-reporter.cjs'],
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   // Starting servers, bundling workflows and waiting on real timers take seconds, not milliseconds.
   testTimeout: 90_000,

@@ -6,9 +6,12 @@
 import { approvalsScenario } from '../bench/approvals';
 import { markdown } from '../bench/report';
 import { throughputScenario } from '../bench/throughput';
+import { installTemporalRuntime } from '../src/temporal/runtime';
 import { connectClient, temporalAddress, testLogger } from './harness/temporal';
 
 test('approvals and throughput at their smallest sizes: every figure measured, with its target', async () => {
+  // The bench's workers log through the Runtime: into this file's log, as the bench's own would.
+  installTemporalRuntime(testLogger, { shutdownSignals: [] });
   const { client, close } = await connectClient(temporalAddress());
   try {
     const ctx = { quick: true, smoke: true, logger: testLogger, address: temporalAddress(), client, log: () => undefined };

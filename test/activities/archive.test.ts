@@ -13,6 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createArchiveActivities, type ArchiveFileInput, type ArchiveFileResult } from '../../src/activities/archive';
 import { LocalArchiveStore } from '../../src/archive/store';
+import { PinoTemporalLogger } from '../../src/temporal/runtime';
 import { ARCHIVE_FAILURE } from '../../src/contract/failures';
 import type { ArchiveFile } from '../../src/contract/session';
 import { startTestSimulator, type TestSimulator } from '../harness/simulator';
@@ -51,7 +52,7 @@ async function completedVideoId(size: string): Promise<string> {
 
 /** Runs the activity once, recording its heartbeats. */
 async function archive(input: ArchiveFileInput, activities = createArchiveActivities({ heygen: sim.client(), store, logger: testLogger })) {
-  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 }, { logger: new PinoTemporalLogger(testLogger) });
   const beats: unknown[] = [];
   env.on('heartbeat', (details: unknown) => beats.push(details));
   const result = (await env.run(activities.archiveVideoFile, input)) as ArchiveFileResult;

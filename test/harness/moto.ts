@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { TOOLS_DIR } from '../../src/paths';
 import { findFreePort } from '../../src/temporal/dev-server';
+import { childLogWriter } from './test-log';
 import { eventually } from './wait';
 
 const MOTO_VERSION = '5.1.22';
@@ -45,7 +46,11 @@ export async function startMoto(): Promise<RunningMoto> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let output = '';
-  child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
+  const toLog = childLogWriter(`moto ${child.pid}`);
+  child.stderr!.on('data', (chunk: Buffer) => {
+    toLog(chunk);
+    output = (output + chunk.toString()).slice(-4_000);
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   await eventually(
     async () => {

@@ -2,6 +2,7 @@
 export { portIsFree } from '../../src/temporal/dev-server';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { childLogWriter } from './test-log';
 
 /**
  * Arguments that run a TypeScript entry point in a single node process. (The `tsx` command would put a
@@ -45,7 +46,10 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
   const child = spawn(file, argv, { env, cwd, stdio: [options.guarded ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
+  // Also into the test file's log, named by the script it runs (the output stays in memory for the test).
+  const toLog = childLogWriter(`${path.basename([...args].reverse().find((arg) => /\.[cm]?[jt]s$/.test(arg)) ?? command)} ${child.pid}`);
   const onData = (chunk: Buffer) => {
+    toLog(chunk);
     output += chunk.toString();
     for (const listener of listeners) listener();
   };

@@ -6,10 +6,15 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createLogger, type Logger } from '../../src/logging';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
+import { testLogDestination } from './test-log';
 
+/**
+ * Logs to the test file's log in .test-logs/, not to the test output (see test-log.ts); at info, so a
+ * failed test's part of it tells what happened (TEST_LOG_LEVEL sets another level).
+ */
 export const testLogger: Logger = createLogger({
-  level: (process.env.TEST_LOG_LEVEL as 'warn' | undefined) ?? 'warn',
-  format: 'json',
+  level: (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'info',
+  destination: testLogDestination(),
 });
 
 /** The address of the run's shared dev server. */
