@@ -629,6 +629,12 @@ export function buildSimulator(config: SimulatorConfig, logger: Logger): Simulat
     return { ok: true };
   });
 
+  app.post('/__sim/sessions/:id/finish-phase', async (request, reply) => {
+    const finished = store.finishPhase((request.params as { id: string }).id);
+    if (!finished) return reply.code(409).send({ finished, message: 'the session is not thinking or rendering' });
+    return { finished };
+  });
+
   app.get('/__sim/config', async () => knobs);
   app.patch('/__sim/config', async (request) => {
     knobs = applyKnobsPatch(knobs, parseBody(SimulatorKnobsPatchSchema, request.body));

@@ -456,6 +456,20 @@ export class SessionStore {
     return simulatedMs / this.knobs().timeScale;
   }
 
+  /**
+   * Ends the session's thinking or rendering now, as if its time had come (for tests: a phase held with a
+   * long duration ends when the test is ready, not when a clock says). False when nothing is under way.
+   */
+  finishPhase(sessionId: string): boolean {
+    const session = this.sessions.get(sessionId);
+    if (!session) return false;
+    this.advance(session);
+    if (session.phase.kind === 'idle') return false;
+    session.phase = { ...session.phase, endMs: this.now() };
+    this.advance(session);
+    return true;
+  }
+
   /** Applies every transition due by now. */
   advance(session: SimSession): void {
     const now = this.now();

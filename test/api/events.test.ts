@@ -52,14 +52,19 @@ function follow(url: string, token = TOKENS.acme.token) {
 }
 
 test('one reader follows a whole session: each change once, in order, then the end', async () => {
-  // Each step lasts long enough (seconds, at the test simulator's 1000x) for every phase to be seen. The
-  // first thinking is longest: on a loaded machine the stream's first read can take a few seconds (503s
-  // retried), and a snapshot taken at review would leave no `reviewing` phase event to find.
-  const { body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Follow me [[sim think=8000s revise=1500s generate=1500s]]' } });
+  // HeyGen's thinking and rendering each last until the stream has shown them (the simulator ends them
+  // then), however long the stream takes on this machine: every phase is there to be seen.
+  const { body } = await api.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Follow me [[sim think=1000h revise=1000h generate=1000h]]' } });
   const stream = follow(`${api.url}/v1/sessions/${body.id}/events`);
-  await eventually(() => stream.events.length > 0, { what: 'the first snapshot on the stream' });
+  const heygenSessionId = (await waitForApiPhase(api, body.id, 'thinking')).heygenSessionId as string;
+  /** Waits for the stream to show the phase HeyGen is in, then ends HeyGen's part of it. */
+  const seenThenFinished = async (phase: string, after: number) => {
+    await eventually(() => stream.events.slice(after).some((e) => (e.event === 'phase' || e.event === 'snapshot') && e.data.phase === phase), { what: `${phase} on the stream` });
+    await api.sessions.sim.finishPhase(heygenSessionId);
+  };
+  await seenThenFinished('thinking', 0);
   expect(stream.events[0]!.data.phase).not.toBe('reviewing');
-  await waitForApiPhase(api, body.id, 'reviewing', 'acme', 30_000);
+  await waitForApiPhase(api, body.id, 'reviewing');
   await eventually(
     async () => {
       const ended = await Promise.race([stream.done, new Promise((resolve) => setTimeout(resolve, 0, undefined))]);
@@ -68,12 +73,16 @@ test('one reader follows a whole session: each change once, in order, then the e
     },
     { what: 'the review on the stream' },
   );
+  const beforeMessage = stream.events.length;
   expect((await api.call('POST', `/v1/sessions/${body.id}/messages`, { body: { message: 'Shorter, please' } })).status).toBe(200);
+  await seenThenFinished('thinking', beforeMessage);
   await eventually(() => stream.events.some((e) => e.event === 'review' && e.data.revision === 2) && stream.events.at(-1)?.data.phase === 'reviewing', {
     what: 'revision 2 on the stream',
     timeoutMs: 20_000,
   });
+  const beforeApprove = stream.events.length;
   expect((await api.call('POST', `/v1/sessions/${body.id}/approve`, { body: {} })).status).toBe(200);
+  await seenThenFinished('generating', beforeApprove);
   const result = await stream.done;
   expect(result).toMatchObject({ status: 200, contentType: 'text/event-stream; charset=utf-8' });
 

@@ -45,11 +45,16 @@ function vao(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
-/** Runs vao under a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
-function vaoOnTerminal(args: string[]): Promise<Run> {
+/** The `script` command line that runs vao under a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+function terminalArgs(args: string[]): string[] {
   const command = [process.execPath, VAO, ...args].map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
+  return ['-qefc', command, '/dev/null'];
+}
+
+/** Runs vao under a pseudo-terminal. */
+function vaoOnTerminal(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile('script', ['-qefc', command, '/dev/null'], { env: { ...process.env, VAO_URL: api.url, VAO_TOKEN: TOKENS.acme.token }, timeout: 60_000 }, (error, stdout, stderr) =>
+    execFile('script', terminalArgs(args), { env: { ...process.env, VAO_URL: api.url, VAO_TOKEN: TOKENS.acme.token }, timeout: 60_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -175,13 +180,20 @@ describe('the session commands', () => {
   });
 
   test('watch on a terminal draws a progress bar on one line', async () => {
-    const { stdout } = await vao(['start', '--prompt', 'On a terminal [[sim think=1500s]]', '--json']);
+    // HeyGen thinks until the bar is drawn, however long vao takes to start here; then the storyboard comes.
+    const { stdout } = await vao(['start', '--prompt', 'On a terminal [[sim think=1000h]]', '--json']);
     const { id } = JSON.parse(stdout) as { id: string };
-    const run = await vaoOnTerminal(['watch', id, '--interval', '100ms']);
-    expect(run.code).toBe(10);
-    expect(run.stdout).toContain('\r\x1b[2K');
-    expect(run.stdout).toMatch(/thinking\s+\[#*-+\]\s+\d+%\s+(\d+s|\d+m \d\ds)\s+HeyGen is writing the storyboard/);
-    expect(run.stdout).toMatch(/reviewing\s+\[#########-----------\]\s+45%/);
+    const { heygenSessionId } = await waitForApiPhase(api, id, 'thinking');
+    const watcher = startProcess('script', terminalArgs(['watch', id, '--interval', '100ms']), { ...process.env, VAO_URL: api.url, VAO_TOKEN: TOKENS.acme.token });
+    try {
+      await watcher.waitForLine(/thinking\s+\[#*-+\]\s+\d+%\s+(\d+s|\d+m \d\ds)\s+HeyGen is writing the storyboard/);
+      await api.sessions.sim.finishPhase(heygenSessionId as string);
+      expect((await watcher.exited).code).toBe(10);
+    } finally {
+      watcher.child.kill();
+    }
+    expect(watcher.output()).toContain('\r\x1b[2K');
+    expect(watcher.output()).toMatch(/reviewing\s+\[#########-----------\]\s+45%/);
   });
 });
 

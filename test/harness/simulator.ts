@@ -41,6 +41,11 @@ export interface TestSimulator {
   stats: (query?: { session_id?: string; callback_id?: string }) => Promise<SimulatorStats>;
   configure: (patch: SimulatorKnobsPatch) => Promise<SimulatorKnobs>;
   fault: (fault: Partial<ScriptedFault> & Pick<ScriptedFault, 'endpoint' | 'fault'>) => Promise<void>;
+  /**
+   * Ends a HeyGen session's thinking or rendering now: a test holds a phase with a long duration
+   * (`think=1000h`) and ends it once what it waits for has happened, however long that took.
+   */
+  finishPhase: (sessionId: string) => Promise<void>;
   reset: () => Promise<void>;
   close: () => Promise<void>;
 }
@@ -66,6 +71,9 @@ export async function startTestSimulator(env: Record<string, string> = {}): Prom
     configure: async (patch) => (await admin('PATCH', '/__sim/config', patch)) as SimulatorKnobs,
     fault: async (fault) => {
       await admin('POST', '/__sim/faults', fault);
+    },
+    finishPhase: async (sessionId) => {
+      await admin('POST', `/__sim/sessions/${encodeURIComponent(sessionId)}/finish-phase`);
     },
     reset: async () => {
       await admin('POST', '/__sim/reset');
