@@ -9,7 +9,7 @@ import { lazyClient } from '../../src/temporal/connection';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { testLogger } from '../harness/temporal';
 import { capturingLogger } from '../harness/logs';
-import { eventually } from '../harness/wait';
+import { settled } from '../harness/sessions';
 
 type ErrorBody = { error: { code: string } };
 
@@ -41,14 +41,9 @@ describe('without a worker', () => {
 
     // Parked, and no worker again: a session nothing has happened to still reads (its history has not
     // grown since the API last read it), but not once something has that no worker has seen yet.
-    // Read once its history has stopped growing (the workflow task that parked it may land after the
-    // query that showed it parked), so the API holds the state of the history as it stays.
-    const handle = api.sessions.client.workflow.getHandle(id);
-    await eventually(async () => {
-      const before = (await handle.describe()).historyLength;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      return (await handle.describe()).historyLength === before;
-    }, { what: 'the parked session to settle' });
+    // Read once nothing is in flight (the workflow task that parked it may land after the query that
+    // showed it parked), so the API holds the state of the history as it stays.
+    await settled(api.sessions.client.workflow.getHandle(id));
     const parked = await api.call('GET', `/v1/sessions/${id}`);
     expect(parked.status).toBe(200);
     await worker.stop();

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ArchiveState } from '../../src/contract/session';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
+import { eventually } from '../harness/wait';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -63,10 +64,11 @@ test('the archive through the API: listed with the video, streamed whole and by 
   expect([subtitles.status, subtitles.headers.get('content-type')]).toEqual([200, 'application/x-subrip']);
   expect(await subtitles.text()).toMatch(/^1\n00:00:00,000 --> /);
 
-  // HeyGen's URL in the session has expired by now; our copy has not.
-  await new Promise((resolve) => setTimeout(resolve, 3_500));
-  const heygen = await fetch(video.body.url);
-  expect(heygen.status).toBe(403);
+  // Once HeyGen's URL in the session has expired, our copy still serves.
+  const heygen = await eventually(async () => {
+    const response = await fetch(video.body.url);
+    return response.status === 403 ? response : undefined;
+  }, { what: "HeyGen's link to expire" });
   const later = await download(`/v1/sessions/${id}/video/content`);
   expect(later.status).toBe(200);
   expect(sha256(Buffer.from(await later.arrayBuffer()))).toBe(entry.sha256);

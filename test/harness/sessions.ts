@@ -154,6 +154,21 @@ export async function recordHistory(handle: { fetchHistory: SessionHandle['fetch
   await writeFile(path.join(HISTORIES, `${kind}-${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
 }
 
+/**
+ * Waits until a workflow has nothing in flight: no workflow task and no activity pending, so it waits on
+ * a timer or a signal and its state stays as it is until one comes (a condition, where a pause of a fixed
+ * time would be too short on a loaded machine).
+ */
+export async function settled(handle: { describe: SessionHandle['describe']; workflowId: string }): Promise<void> {
+  await eventually(
+    async () => {
+      const { raw } = await handle.describe();
+      return !raw.pendingWorkflowTask && (raw.pendingActivities ?? []).length === 0;
+    },
+    { what: `${handle.workflowId} to have no workflow task or activity pending` },
+  );
+}
+
 /** The Web UI's status line of a workflow (its current details), read through the metadata query. */
 export async function detailsOf(handle: { query: (name: string) => Promise<unknown> }): Promise<string> {
   const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };

@@ -68,7 +68,12 @@ test('a completed session sends one signed video_agent.success naming the sessio
   });
   expect(verifyWebhook({ ...toInput(delivery!), secret: 'whsec_wrong_secret' })).toEqual({ ok: false, reason: 'bad_signature' });
   expect(verifyWebhook({ ...toInput(delivery!), rawBody: delivery!.rawBody.replace('wf-success', 'wf-other') })).toEqual({ ok: false, reason: 'bad_signature' });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // One event, sent once and acknowledged: nothing more is due (the simulator counts as it sends).
+  const stats = await eventually(async () => {
+    const [session] = (await sim.stats({ session_id: sessionId })).sessions;
+    return session?.webhooks.delivered === 1 ? session : undefined;
+  }, { what: 'the delivery acknowledged' });
+  expect(stats.webhooks).toMatchObject({ events: 1, attempts: 1, delivered: 1, duplicated: 0 });
   expect(deliveries).toHaveLength(1);
 });
 
@@ -107,9 +112,11 @@ test('a generate-mode session stopped mid-render fails: video_agent.fail names t
 
 test('no callback_url, no webhook; reviewing sends none either (only completion and failure do)', async () => {
   const { session_id } = await sim.client().createSession({ prompt: 'Quiet [[sim review=skip think=1ms generate=1ms]]' });
-  await runSession('Review only [[sim think=1ms]]', 'wf-review');
+  const review = await runSession('Review only [[sim think=1ms]]', 'wf-review');
   await eventually(async () => (await sim.client().getSession(session_id)).status === 'completed');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await eventually(async () => (await sim.client().getSession(review)).status === 'reviewing');
+  // Events are counted as the simulator emits them, at each change: none was.
+  for (const id of [session_id, review]) expect((await sim.stats({ session_id: id })).sessions[0]!.webhooks.events).toBe(0);
   expect(deliveries).toEqual([]);
 });
 
@@ -133,6 +140,7 @@ test('duplication delivers the same event twice; drops deliver nothing', async (
   await sim.configure({ webhooks: { duplicateRate: 0, dropRate: 1 } });
   const dropped = await runSession('Never [[sim review=skip think=1ms generate=1ms]]', 'wf-drop');
   await eventually(async () => (await sim.stats({ session_id: dropped })).sessions[0]?.webhooks.dropped === 1);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // The one event was dropped, never attempted.
+  expect((await sim.stats({ session_id: dropped })).sessions[0]!.webhooks).toMatchObject({ events: 1, attempts: 0 });
   expect(deliveries).toEqual([]);
 });

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { HeyGenSessionId, VideoAgentStatus } from '../../src/contract/search-attributes';
 import { approveSignal, decisionOutcomeUpdate, heygenEventSignal, sendMessageSignal, stateQuery } from '../../src/contract/session';
 import { DEFAULT_APPROVAL_MESSAGE } from '../../src/workflows/session';
-import { recordHistory, startSessionHarness, type SessionHarness } from '../harness/sessions';
+import { recordHistory, settled, startSessionHarness, type SessionHarness } from '../harness/sessions';
 import { uniqueId } from '../harness/temporal';
 import { eventually } from '../harness/wait';
 import type { SessionHandle } from '../../src/temporal/sessions';
@@ -317,14 +317,18 @@ describe('signals are safe', () => {
   });
 
   test('an approve while HeyGen thinks is recorded, not sent, and does not approve the next checkpoint', async () => {
-    const handle = await h.start({ prompt: 'Early bird [[sim think=3000s]]' });
-    await h.waitForPhase(handle, 'thinking');
+    // HeyGen thinks until the approve is recorded, however long that takes here.
+    const handle = await h.start({ prompt: 'Early bird [[sim think=1000h]]' });
+    const { heygenSessionId } = await h.waitForPhase(handle, 'thinking');
     await handle.signal(approveSignal, { requestId: 'early', by: 'erin' });
+    await eventually(async () => (await h.state(handle)).actions.length === 1, { what: 'the early approve recorded' });
+    await h.sim.finishPhase(heygenSessionId!);
     const state = await h.waitForPhase(handle, 'reviewing');
     expect(state.actions).toEqual([
       expect.objectContaining({ kind: 'approve', requestId: 'early', outcome: 'ignored', reason: 'not awaiting input (phase thinking)', phase: 'thinking' }),
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing left to do at the checkpoint: had the early approve been kept, it would have acted by now.
+    await settled(handle);
     expect((await h.state(handle)).phase).toBe('reviewing');
     expect((await h.heygenSessions(handle.workflowId))[0]!.messages).toEqual([]);
     await handle.signal(approveSignal, { requestId: 'on-time', by: 'erin' });
