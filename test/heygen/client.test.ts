@@ -8,6 +8,7 @@ import { HeyGenApiError } from '../../src/heygen/errors';
 import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
 import { capturingLogger } from '../harness/logs';
 import { startTestSimulator, type TestSimulator } from '../harness/simulator';
+import { eventually } from '../harness/wait';
 
 let sim: TestSimulator;
 let client: HeyGenClient;
@@ -161,7 +162,8 @@ describe('idempotency keys', () => {
   test('a duplicate still in flight is 409 request_in_progress, retryable', async () => {
     await sim.fault({ endpoint: 'create_session', fault: 'slow' });
     const slow = sim.client({ writeTimeoutMs: 5_000 }).createSession(createBody, { idempotencyKey: 'wf-3/create' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Held by the fault, its key reserved before: the duplicate comes while it is in flight.
+    await eventually(async () => (await sim.stats()).faults_injected.slow === 1, { what: 'the first create held' });
     expect(await failure(client.createSession(createBody, { idempotencyKey: 'wf-3/create' }))).toMatchObject({
       status: 409,
       code: 'request_in_progress',
@@ -182,7 +184,7 @@ describe('idempotency keys', () => {
 
   test('messages honour keys too: one message recorded however often it is sent', async () => {
     const { session_id } = await client.createSession({ prompt: 'x [[sim think=1ms]]', mode: 'chat' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(async () => (await client.getSession(session_id)).status === 'reviewing', { what: 'the storyboard' });
     await sim.fault({ endpoint: 'send_message', fault: '500', when: 'after' });
     const error = await failure(client.sendMessage(session_id, { message: 'Go ahead', auto_proceed: true }, { idempotencyKey: 'wf-5/approve-1' }));
     expect(error.retry).toBe('ambiguous');
