@@ -16,7 +16,8 @@ afterAll(async () => {
 
 type Link = { url: string; name: string; expiresAt: string };
 const parkedSession = async (token: 'acme' | 'globex' = 'acme') => {
-  const { status, body } = await api.call<{ id: string }>('POST', '/v1/sessions', { token, body: { prompt: 'Review me [[sim think=1s revise=3000s]]' } });
+  // A revision lasts until the test ends it (finishPhase): an early decision meets it still under way.
+  const { status, body } = await api.call<{ id: string }>('POST', '/v1/sessions', { token, body: { prompt: 'Review me [[sim think=1s revise=1000h]]' } });
   expect(status).toBe(201);
   await waitForApiPhase(api, body.id, 'reviewing', token);
   return body.id;
@@ -36,7 +37,7 @@ test('a link opens its session, follows it and decides there, as link:<name>; no
 
   const seen = await api.call<{ id: string; phase: string; prompt: string }>('GET', `/v1/sessions/${id}`, { token: link });
   expect(seen.status).toBe(200);
-  expect(seen.body).toMatchObject({ id, phase: 'reviewing', prompt: 'Review me [[sim think=1s revise=3000s]]' });
+  expect(seen.body).toMatchObject({ id, phase: 'reviewing', prompt: 'Review me [[sim think=1s revise=1000h]]' });
   // Everything else is refused: other sessions, lists, starts, stops, capacity, more links.
   const refusals = {
     otherSession: await api.call<{ error: { message: string } }>('GET', `/v1/sessions/${other}`, { token: link }),
@@ -57,6 +58,7 @@ test('a link opens its session, follows it and decides there, as link:<name>; no
   // The same service code as any caller: a decision outside a checkpoint is a 409 (an approval needs no body).
   const early = await api.call<{ error: { code: string } }>('POST', `/v1/sessions/${id}/approve`, { token: link });
   expect([early.status, early.body.error.code]).toEqual([409, 'not_awaiting_input']);
+  await api.sessions.sim.finishPhase((await waitForApiPhase(api, id, 'thinking')).heygenSessionId as string);
   const revised = await waitForApiPhase(api, id, 'reviewing');
   expect(revised).toMatchObject({ revisions: 2, earlierStoryboards: [expect.objectContaining({ revision: 1, resources: expect.any(Array) })] });
   const approved = await api.call<{ actions: { kind: string; by: string }[] }>('POST', `/v1/sessions/${id}/approve`, { token: link, body: { message: 'Lovely' } });

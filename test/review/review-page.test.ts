@@ -59,7 +59,7 @@ const loadedImages = (page: Page, revision: number) =>
   );
 
 test('a reviewer opens the link, sees the storyboard, asks for a change, sees revision 2 live, approves, and sees it complete', async () => {
-  const id = await parkedSession('A 20 second teaser for our reading app [[sim think=1s revise=3000s generate=3000s]]');
+  const id = await parkedSession('A 20 second teaser for our reading app [[sim think=1s revise=3000s generate=1000h]]');
   const url = await reviewLink(id, { name: 'Dana Reviewer' });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const failedRequests: string[] = [];
@@ -70,7 +70,7 @@ test('a reviewer opens the link, sees the storyboard, asks for a change, sees re
   const firstImages = await (await loadedImages(page, 1)).jsonValue();
   // The credential left the address bar (it stays in this tab's storage).
   expect(new URL(page.url()).hash).toBe('');
-  expect(await page.textContent('#prompt')).toBe('A 20 second teaser for our reading app [[sim think=1s revise=3000s generate=3000s]]');
+  expect(await page.textContent('#prompt')).toBe('A 20 second teaser for our reading app [[sim think=1s revise=3000s generate=1000h]]');
   expect(await page.textContent('#deadline')).toMatch(/^Decide by .+ \(in 7 days\)\.$/);
   await shot(page, '1-review');
 
@@ -88,8 +88,10 @@ test('a reviewer opens the link, sees the storyboard, asks for a change, sees re
 
   await page.getByLabel('Note for the agent (optional)').fill('Lovely. Go ahead.');
   await page.getByRole('button', { name: 'Approve' }).click();
+  // The render lasts until the page has shown it (finishPhase ends it then).
   await page.waitForSelector('body[data-phase="generating"]', { timeout: 20_000 });
   await shot(page, '3-generating');
+  await api.sessions.sim.finishPhase((await waitForApiPhase(api, id, 'generating')).heygenSessionId as string);
   await page.waitForSelector('body[data-phase="completed"]', { timeout: 30_000 });
   await page.waitForSelector('#video:not([hidden]) img');
   expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
