@@ -36,9 +36,11 @@ test('reads that keep failing: the session says HeyGen is unreachable, retries, 
 });
 
 test('storyboard images that do not come show as loading; the review goes on and the session completes', async () => {
-  const handle = await h.start({ prompt: 'Images [[sim think=3000s generate=50s scenes=3]]' });
+  // HeyGen thinks until the faults are in place (finishPhase), however long that takes here.
+  const handle = await h.start({ prompt: 'Images [[sim think=1000h generate=50s scenes=3]]' });
   const thinking = await h.waitForPhase(handle, 'thinking');
   await h.sim.fault({ endpoint: 'get_resource', fault: '500', count: 10_000, session_id: thinking.heygenSessionId! });
+  await h.sim.finishPhase(thinking.heygenSessionId!);
   const review = await h.waitForPhase(handle, 'reviewing', 60_000);
   expect(review.review!.resources).toHaveLength(3);
   for (const resource of review.review!.resources) {
@@ -49,10 +51,11 @@ test('storyboard images that do not come show as loading; the review goes on and
 });
 
 test('images that fail only at first are filled in when they arrive', async () => {
-  const handle = await h.start({ prompt: 'Images later [[sim think=3000s scenes=2]]' });
+  const handle = await h.start({ prompt: 'Images later [[sim think=1000h scenes=2]]' });
   const thinking = await h.waitForPhase(handle, 'thinking');
   // Enough for both images' quick attempts (4 each) and one patient attempt.
   await h.sim.fault({ endpoint: 'get_resource', fault: '503', count: 9, session_id: thinking.heygenSessionId! });
+  await h.sim.finishPhase(thinking.heygenSessionId!);
   const review = await h.waitForPhase(handle, 'reviewing', 60_000);
   expect(review.review!.resources.some((r) => r.status === 'loading')).toBe(true);
   const filled = await eventually(async () => {
