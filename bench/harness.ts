@@ -22,6 +22,7 @@ import { ensureTemporalCli } from '../src/temporal/cli';
 import { findFreePort, startDevServer } from '../src/temporal/dev-server';
 import { installTemporalRuntime } from '../src/temporal/runtime';
 import { createVideoAgentWorker } from '../src/worker';
+import { becomeCurrentIfFirst } from '../src/temporal/worker-deployment';
 
 export const BENCH_TOKEN: ApiToken = { name: 'bench', token: 'tok_bench_0123456789abcdef', scopes: ['admin'] };
 
@@ -132,6 +133,8 @@ export async function startStack(
   const connection = await NativeConnection.connect({ address: ctx.address });
   const worker = options.noWorker ? undefined : await createVideoAgentWorker({ config, logger: ctx.logger, connection });
   const running = worker?.run();
+  // As deployed: a versioned worker, whose build the deployment's first worker makes current.
+  if (worker && config.deployment.versioning) await becomeCurrentIfFirst(connection, 'default', config.deployment, ctx.logger, { waitMs: 60_000 });
   let api: FastifyInstance | undefined;
   let apiClient: Client | undefined;
   let apiChild: ChildProcess | undefined;

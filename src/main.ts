@@ -14,7 +14,7 @@ import type { Logger } from './logging';
 import { startSimulator } from './simulator/app';
 import { loadSimulatorConfig } from './simulator/config';
 import { startEmbeddedTemporal, stopWhenServerDies } from './temporal/embedded';
-import { describeWorkerMetrics, installWorkerRuntime, runVideoAgentWorker } from './worker';
+import { describeWorkerMetrics, describeWorkerVersion, installWorkerRuntime, runVideoAgentWorker } from './worker';
 
 async function startEmbeddedSimulator(dataDir: string, logger: Logger): Promise<Awaited<ReturnType<typeof startSimulator>>> {
   // Kept under DATA_DIR like Temporal's state, so sessions resume against the same simulated HeyGen.
@@ -90,8 +90,13 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
     api: { ...config.api, notifyAllowPrivate: allowPrivate, reviewLinks },
   };
 
-  await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle);
-  lines.push(`  Worker:          task queue ${config.temporal.taskQueue}`, `  Worker metrics:  ${describeWorkerMetrics(config)}`);
+  // One machine runs one build: it takes the new sessions, and sessions pinned to earlier builds wait
+  // for a worker of their build (README, "Deploying a new version").
+  await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle, { makeCurrent: true });
+  lines.push(
+    `  Worker:          task queue ${config.temporal.taskQueue}, build ${describeWorkerVersion(config)}${config.deployment.versioning ? ' (current)' : ''}`,
+    `  Worker metrics:  ${describeWorkerMetrics(config)}`,
+  );
 
   const { url } = await runApi(config, logger.child({ component: 'api' }), lifecycle, tokens);
   lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine, `  Review page:     ${url}/review (or a link: npx vao review-link <id>)`);

@@ -9,6 +9,7 @@ import { temporalConfig, temporalEnv } from './config/temporal';
 import { tokensEnv } from './config/tokens';
 import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
 import { archiveEnv, archiveSection } from './config/archive';
+import { workerDeploymentEnv, workerDeploymentSection } from './config/worker-deployment';
 
 /**
  * Sessions a worker keeps in memory (about 0.5 MiB each). The SDK's own default grows with the heap
@@ -39,6 +40,8 @@ export const workerEnv = {
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt.default(DEFAULT_MAX_CACHED_WORKFLOWS),
   TEMPORAL_WORKFLOW_BUNDLE: nonEmpty.optional(),
+  // The Worker Deployment and build this worker polls as (sessions stay on the build that started them).
+  ...workerDeploymentEnv,
   WORKER_METRICS_PORT: z.coerce
     .number({ error: 'expected a port number between 1 and 65535, or 0 to serve no metrics' })
     .int({ error: 'expected a port number between 1 and 65535, or 0 to serve no metrics' })
@@ -85,6 +88,8 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>> & { 
     },
     /** Where finished videos are copied to (or `off`). */
     archive: archiveSection(env),
+    /** The Worker Deployment Version this worker runs as. */
+    ...workerDeploymentSection(env),
     notify: {
       /** Where the signing secrets come from (API_TOKENS or API_TOKENS_FILE, read at start). */
       tokens: { tokens: env.API_TOKENS, tokensFile: env.API_TOKENS_FILE },

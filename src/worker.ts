@@ -10,7 +10,7 @@
  */
 import os from 'node:os';
 import { Client } from '@temporalio/client';
-import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import {
   createArchiveActivities,
   createGovernorActivities,
@@ -28,6 +28,11 @@ import type { Logger } from './logging';
 import { connectWorker } from './temporal/connection';
 import { installTemporalRuntime, MetricsEndpointError } from './temporal/runtime';
 import { countSessionsByPhase } from './temporal/session-phase-counts';
+import { becomeCurrentIfFirst, makeBuildCurrent } from './temporal/worker-deployment';
+import { versionString } from './config/worker-deployment';
+
+/** How long a worker waits for Temporal to know its build before making it current. */
+const FIRST_BUILD_WAIT_MS = 60_000;
 
 export interface VideoAgentWorkerOptions {
   config: Config;
@@ -56,6 +61,11 @@ export function installWorkerRuntime(config: Config, logger: Logger): Runtime {
         'Set WORKER_METRICS_PORT to a free port (0 serves no metrics), or WORKER_METRICS_HOST to an address of this machine.',
     );
   }
+}
+
+/** The build the worker runs as, for people. */
+export function describeWorkerVersion(config: Config): string {
+  return config.deployment.versioning ? versionString(config.deployment) : 'unversioned (WORKER_VERSIONING=false)';
 }
 
 /** Where the worker's metrics are, for people: the URL, or why there is none. */
@@ -120,14 +130,47 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
     shutdownGraceTime: config.worker.shutdownGraceMs,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    ...workerDeploymentOptions(config),
   });
 }
 
-/** Starts the worker and registers its graceful stop: in-flight activity attempts finish first. */
-export async function runVideoAgentWorker(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<Worker> {
+/**
+ * Worker Versioning: the worker polls as its build, and each session stays on the build that started it
+ * (pinned); the governor moves to the current build at its next task (see the workflows' own options).
+ */
+function workerDeploymentOptions(config: Config): Pick<WorkerOptions, 'workerDeploymentOptions'> {
+  const { deployment } = config;
+  if (!deployment.versioning) return {};
+  return {
+    workerDeploymentOptions: {
+      version: { deploymentName: deployment.deploymentName, buildId: deployment.buildId },
+      useWorkerVersioning: true,
+      defaultVersioningBehavior: 'PINNED',
+    },
+  };
+}
+
+/**
+ * Starts the worker and registers its graceful stop: in-flight activity attempts finish first. Its build
+ * becomes current if it is the deployment's first, or always with `makeCurrent` (`npm start`: one machine,
+ * one build).
+ */
+export async function runVideoAgentWorker(config: Config, logger: Logger, lifecycle: Lifecycle, options: { makeCurrent?: boolean } = {}): Promise<Worker> {
   const connection = await connectWorker(config);
   const worker = await createVideoAgentWorker({ config, logger, connection });
   const running = worker.run();
+  if (config.deployment.versioning) {
+    if (config.deployment.uncommitted) {
+      logger.warn({ buildId: config.deployment.buildId }, 'src/ has uncommitted changes: the build id names the last commit, not this code; set WORKER_BUILD_ID for a build of its own');
+    }
+    const { namespace } = config.temporal;
+    if (options.makeCurrent) {
+      const previous = await makeBuildCurrent(connection, namespace, config.deployment, { waitMs: FIRST_BUILD_WAIT_MS });
+      if (previous !== config.deployment.buildId) logger.info({ version: versionString(config.deployment), previous }, 'this build is now the deployment’s current version');
+    } else {
+      await becomeCurrentIfFirst(connection, namespace, config.deployment, logger, { waitMs: FIRST_BUILD_WAIT_MS });
+    }
+  }
   const { metrics } = config.worker;
   const phaseCounts = metrics
     ? countSessionsByPhase({
@@ -154,6 +197,7 @@ export async function runVideoAgentWorker(config: Config, logger: Logger, lifecy
       namespace: config.temporal.namespace,
       heygen: config.heygen.simulator ? `simulator at ${config.heygen.baseUrl}` : config.heygen.baseUrl,
       metrics: describeWorkerMetrics(config),
+      version: describeWorkerVersion(config),
     },
     'worker running',
   );

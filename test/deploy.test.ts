@@ -84,8 +84,8 @@ describe('docker-compose.yml', () => {
   });
 
   test('the search attributes are registered by the service\'s own setup, from the workflow\'s definitions', () => {
-    expect(services['temporal-setup']!.command).toEqual(['node', 'dist/src/temporal/register-search-attributes.js']);
-    expect(packageJson.scripts['temporal:setup']).toBe('node dist/src/temporal/register-search-attributes.js');
+    expect(services['temporal-setup']!.command).toEqual(['node', 'dist/src/temporal/setup.js']);
+    expect(packageJson.scripts['temporal:setup']).toBe('node dist/src/temporal/setup.js');
     const setup = read('src/temporal/register-search-attributes.ts');
     expect(setup).toContain("import { SEARCH_ATTRIBUTES } from '../contract/search-attributes'");
     for (const name of ['worker', 'api']) expect(services[name]!.depends_on).toEqual({ 'temporal-setup': { condition: 'service_completed_successfully' } });

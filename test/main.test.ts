@@ -3,11 +3,13 @@
  * up with the Web UI, stop cleanly on SIGINT/SIGTERM, keep state across a restart, and explain
  * start-up problems without a stack trace.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { findFreePort } from '../src/temporal/dev-server';
 import { startVideoAgentSession } from '../src/temporal/sessions';
@@ -16,6 +18,12 @@ import { connectClient, uniqueId } from './harness/temporal';
 import { eventually } from './harness/wait';
 
 const MAIN = path.join(PROJECT_ROOT, 'src', 'main.ts');
+
+/** The project's Temporal CLI (the run's, from global-setup) against a server, its JSON output parsed. */
+async function temporalCli(address: string, ...args: string[]): Promise<unknown> {
+  const { stdout } = await promisify(execFile)(process.env.TEMPORAL_CLI_PATH!, [...args, '--address', address, '--output', 'json']);
+  return JSON.parse(stdout);
+}
 const TEMPORAL_MAIN = path.join(PROJECT_ROOT, 'src', 'temporal', 'dev-server-main.ts');
 let scratch: string;
 
@@ -112,6 +120,17 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
     expect((await session.result()).phase).toBe('completed');
     await client.workflow.start('anyWorkflowType', { taskQueue: 'nobody-polls', workflowId });
     await close();
+    // Worker Versioning, as an operator sees it with the Temporal CLI: the session ran pinned to the running
+    // build, and that build is the deployment's current version.
+    const build = /Worker: +task queue \S+, build (\S+):(\S+) \(current\)/.exec(first.output());
+    expect(build).not.toBeNull();
+    const [, deploymentName, buildId] = build!;
+    const described = (await temporalCli(address, 'workflow', 'describe', '-w', session.workflowId)) as { workflowExecutionInfo: { versioningInfo?: { behavior?: string; deploymentVersion?: { deploymentName?: string; buildId?: string } } } };
+    console.log(`npm start's session: ${JSON.stringify(described.workflowExecutionInfo.versioningInfo)}`);
+    expect(described.workflowExecutionInfo.versioningInfo).toMatchObject({ behavior: 'VERSIONING_BEHAVIOR_PINNED', deploymentVersion: { deploymentName, buildId } });
+    const deployments = (await temporalCli(address, 'worker', 'deployment', 'list')) as { name: string; routingConfig?: { currentVersionBuildID?: string } }[];
+    console.log(`temporal worker deployment list: ${JSON.stringify(deployments.map((d) => [d.name, d.routingConfig]))}`);
+    expect(deployments.map((d) => [d.name, d.routingConfig?.currentVersionBuildID])).toEqual([[deploymentName, buildId]]);
   }
   // The banner says how to go on: the CLI, the token for curl, the Web UI's view of sessions to review.
   expect(first.output()).toContain('npx vao start --prompt "A 30 second teaser for our app" --watch');

@@ -1,6 +1,6 @@
 /**
- * `npm run temporal:setup`: prepares a Temporal server (a self-hosted cluster, the docker-compose stack)
- * for the service. Creates the namespace when it does not exist, registers the workflow's search
+ * The first step of `npm run temporal:setup` (setup.ts): prepares a Temporal server (a self-hosted
+ * cluster, the docker-compose stack) for the service. Creates the namespace when it does not exist, registers the workflow's search
  * attributes (adds the missing ones, checks the types of those already there), and retries until the
  * server answers. Safe to run at every deployment.
  *
@@ -10,8 +10,8 @@
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { msToTs } from '@temporalio/common/lib/time';
-import { loadTemporalConfig, type TemporalConfig as Config } from '../config/temporal';
-import { runMain, StartupError } from '../lifecycle';
+import type { TemporalConfig as Config } from '../config/temporal';
+import { StartupError } from '../lifecycle';
 import type { Logger } from '../logging';
 import { SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 import { connectionOptions } from './connection';
@@ -71,9 +71,3 @@ export async function registerSearchAttributes(config: Config, logger: Logger, o
   }
 }
 
-if (require.main === module) {
-  runMain('register-search-attributes', loadTemporalConfig, async ({ config, logger, lifecycle }) => {
-    await registerSearchAttributes(config, logger);
-    await lifecycle.shutdown('done');
-  });
-}

@@ -24,6 +24,7 @@ import {
 } from '../contract/governor';
 import { setGovernorGauges } from './metrics';
 import { SlotQueue } from './slot-queue';
+import { whenVersioned } from './versioning';
 
 /** Positions are pushed to this many waiters at most; the rest learn theirs as they move up. */
 const POSITION_UPDATES_LIMIT = 100;
@@ -155,3 +156,7 @@ export async function heygenGovernor(input: GovernorInput): Promise<void> {
     if (!woken) await reclaimEndedHolders();
   }
 }
+
+// Long-lived (it continues as new for ever), so it must not hold a build: it moves to the current build at
+// its next task. Its changes therefore go behind patches, and its signals stay compatible across builds.
+wf.setWorkflowOptions(whenVersioned('AUTO_UPGRADE'), heygenGovernor);

@@ -82,7 +82,7 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
     note(`Temporal server on ${address} (PostgreSQL persistence and visibility): answering in ${since(started)}`);
 
     started = Date.now();
-    const setup = await run(...tsNode(path.join(PROJECT_ROOT, 'src', 'temporal', 'register-search-attributes.ts')), {
+    const setup = await run(...tsNode(path.join(PROJECT_ROOT, 'src', 'temporal', 'setup.ts')), {
       env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
     });
     note(`temporal:setup: ${setupSummary(setup.stdout)} in ${since(started)}`);

@@ -73,6 +73,9 @@ export async function startSessionHarness(options: SessionHarnessOptions = {}): 
     LOG_LEVEL: 'warn',
     HEYGEN_MAX_CONCURRENT: '1000',
     HEYGEN_SLOT_RECLAIM_INTERVAL: '1s',
+    // Each file's workers poll a task queue of its own, unversioned: Worker Versioning has tests of its own
+    // (test/versioning), and the processes tests start run versioned, as deployed.
+    WORKER_VERSIONING: 'false',
     ...options.env,
   };
   const config = loadConfig(configEnv);

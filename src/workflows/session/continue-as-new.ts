@@ -14,5 +14,9 @@ export async function continueAsNewIfSuggested(run: SessionRun): Promise<void> {
   if (run.decisions.length) return; // a decision arrived meanwhile: apply it in this run
   const carried = run.carry();
   wf.log.info('continuing as new', { historyLength: wf.workflowInfo().historyLength, runs: run.state.runs });
-  await wf.continueAsNew<SessionWorkflow>(run.rawInput, carried);
+  // The next run starts on the deployment's current build (where the server supports it: Temporal 1.32
+  // does; 1.29 keeps the run on this build), so a long session moves to new code at a point where only
+  // its carried state crosses over: CarriedState is a contract between builds.
+  await wf.makeContinueAsNewFunc<SessionWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' })(run.rawInput, carried);
 }
+

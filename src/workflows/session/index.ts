@@ -27,6 +27,7 @@ import { registerFollowHandlers } from './follow';
 import { resumeDeliveries } from './notifications';
 import { runSession } from './run';
 import { registerSlotHandlers } from './slot';
+import { whenVersioned } from '../versioning';
 
 export type { CarriedState } from './context';
 export { DEFAULT_APPROVAL_MESSAGE } from './decisions';
@@ -45,3 +46,7 @@ export async function videoAgentSession(input: SessionInput, carried?: CarriedSt
   registerSlotHandlers(run);
   return runSession(run);
 }
+
+// A session stays on the build that started it, parked or not: a new build never replays its history.
+// Continue-as-new is its one move to the current build (continue-as-new.ts).
+wf.setWorkflowOptions(whenVersioned('PINNED'), videoAgentSession);
