@@ -10,6 +10,7 @@ import { versionString, type WorkerDeployment } from '../config/worker-deploymen
 import type { Logger } from '../logging';
 
 const GRPC_NOT_FOUND = 5;
+const GRPC_FAILED_PRECONDITION = 9;
 const IDENTITY = 'video-agent-orchestrator';
 const { VersionDrainageStatus } = temporal.api.enums.v1;
 
@@ -25,7 +26,7 @@ export async function currentBuildId(connection: Connection, namespace: string, 
     const { workerDeploymentInfo } = await connection.workflowService.describeWorkerDeployment({ namespace, deploymentName });
     return workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId || null;
   } catch (error) {
-    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return null;
+    if (notKnownYet(error)) return null;
     throw error;
   }
 }
@@ -47,7 +48,7 @@ export async function makeBuildCurrent(connection: Connection, namespace: string
       });
       return previousDeploymentVersion?.buildId || null;
     } catch (error) {
-      if (!isGrpcServiceError(error) || error.code !== GRPC_NOT_FOUND) throw error;
+      if (!notKnownYet(error)) throw error;
       if (Date.now() >= deadline) {
         throw new BuildNotPollingError(
           `No worker of build ${versionString(build)} has polled Temporal (namespace ${namespace}), so it cannot be made current. ` +
@@ -57,6 +58,15 @@ export async function makeBuildCurrent(connection: Connection, namespace: string
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/**
+ * Temporal does not know the deployment or build yet (no worker of it has polled): not found, or, on
+ * server 1.29, a failed precondition ("no Worker Deployment found ... does your Worker Deployment have pollers?").
+ */
+function notKnownYet(error: unknown): boolean {
+  if (!isGrpcServiceError(error)) return false;
+  return error.code === GRPC_NOT_FOUND || (error.code === GRPC_FAILED_PRECONDITION && /no Worker Deployment found/i.test(error.message));
 }
 
 /**
@@ -96,7 +106,7 @@ export async function deploymentStatus(connection: Connection, namespace: string
   try {
     ({ workerDeploymentInfo: info } = await connection.workflowService.describeWorkerDeployment({ namespace, deploymentName }));
   } catch (error) {
-    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return [];
+    if (notKnownYet(error)) return [];
     throw error;
   }
   const current = info?.routingConfig?.currentDeploymentVersion?.buildId ?? null;
@@ -127,7 +137,8 @@ function nextStep(status: string, pinned: number): string {
     case 'ramping':
       return 'takes a share of new sessions';
     case 'draining':
-      return `keep its workers: ${pinned} open session(s) pinned to it`;
+      // Visibility can count none a moment before Temporal confirms the drainage (minutes, in production).
+      return pinned > 0 ? `keep its workers: ${pinned} open session(s) pinned to it` : 'keep its workers until Temporal says drained';
     case 'drained':
       return 'retire: stop its workers (then delete the version, optional)';
     default:

@@ -6,11 +6,12 @@
  * simulator, workers and API instances as separate processes. Used by `npm run test:cluster`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createThrowawayCluster, findOrInstallPostgres } from '../../scripts/postgres';
 import { ensureTemporalServer, temporalServerArgs } from '../../scripts/temporal-server';
 import { findFreePort, portIsFree } from '../../src/temporal/dev-server';
@@ -33,8 +34,11 @@ export interface Cluster {
 /** Seconds since `started`, to one decimal. */
 const since = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 
-/** PostgreSQL, its schema, the Temporal server, and `temporal:setup`, in that order. */
-export async function startCluster(log: (line: string) => void): Promise<Cluster> {
+/**
+ * PostgreSQL, its schema, the Temporal server, and `temporal:setup`, in that order. `dynamicConfig` adds
+ * test-only values to the shared dynamic config (written to a file of the run's own).
+ */
+export async function startCluster(log: (line: string) => void, options: { dynamicConfig?: Record<string, unknown> } = {}): Promise<Cluster> {
   const setupLog: string[] = [];
   const note = (line: string) => {
     setupLog.push(line);
@@ -69,10 +73,11 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
 
     started = Date.now();
     const ports = await serverPorts();
+    const dynamicConfigFile = withTestDynamicConfig(options.dynamicConfig, stops);
     const server = startProcess(
       binaries.server,
       temporalServerArgs(DEPLOY_TEMPORAL),
-      { ...process.env, ...databaseEnv, ...ports.env, LOG_LEVEL: 'warn', DYNAMIC_CONFIG_FILE_PATH: path.join(DEPLOY_TEMPORAL, 'dynamicconfig.yaml') },
+      { ...process.env, ...databaseEnv, ...ports.env, LOG_LEVEL: 'warn', DYNAMIC_CONFIG_FILE_PATH: dynamicConfigFile },
       DEPLOY_TEMPORAL,
       { guarded: true },
     );
@@ -84,6 +89,8 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
     started = Date.now();
     const setup = await run(...tsNode(path.join(PROJECT_ROOT, 'src', 'temporal', 'setup.ts')), {
       env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
+    }).catch((error: Error & { stdout?: string; stderr?: string }) => {
+      throw new Error(`temporal:setup failed: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
     });
     note(`temporal:setup: ${setupSummary(setup.stdout)} in ${since(started)}`);
     return { version: binaries.version, address, postgresPort, setupLog, stop };
@@ -91,6 +98,19 @@ export async function startCluster(log: (line: string) => void): Promise<Cluster
     await stop();
     throw error;
   }
+}
+
+/** The shared dynamic config file, or a copy with the test's values added (removed at stop). */
+function withTestDynamicConfig(values: Record<string, unknown> | undefined, stops: (() => void)[]): string {
+  const shared = path.join(DEPLOY_TEMPORAL, 'dynamicconfig.yaml');
+  if (!values) return shared;
+  const config = parseYaml(readFileSync(shared, 'utf8')) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(values)) config[key] = [{ value }];
+  const scratch = scratchDir('vao-dynamic-config-');
+  stops.push(scratch.remove);
+  const file = path.join(scratch.dir, 'dynamicconfig.yaml');
+  writeFileSync(file, stringifyYaml(config));
+  return file;
 }
 
 /** Free ports for the server's four services (gRPC and membership each) and the frontend's HTTP API. */
