@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../paths';
-import { boolean, ConfigError } from './env';
+import { boolean, ConfigError, loggingConfig, loggingEnv, nonEmpty, parseEnv } from './env';
+import { temporalConfig, temporalEnv } from './temporal';
 
 /** Temporal keeps versions as `deploymentName:buildId` (formerly with a `.`), so a name holds neither. */
 const DEPLOYMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
@@ -91,4 +92,10 @@ function bundleDigest(file: string): string {
 /** `deploymentName:buildId`, as Temporal shows a version (and as the TemporalWorkerDeploymentVersion search attribute holds it). */
 export function versionString(deployment: Pick<WorkerDeployment, 'deploymentName' | 'buildId'>): string {
   return `${deployment.deploymentName}:${deployment.buildId}`;
+}
+
+/** Logging, Temporal and the worker build: the tools that act on the deployment (`temporal:setup`, `deployment:status`). */
+export function loadDeploymentToolConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = parseEnv(z.object({ ...loggingEnv, ...temporalEnv, ...workerDeploymentEnv, TEMPORAL_WORKFLOW_BUNDLE: nonEmpty.optional() }), env);
+  return { ...loggingConfig(parsed), ...temporalConfig(parsed), ...workerDeploymentSection(parsed) };
 }

@@ -12,19 +12,15 @@
  *    deployment makes itself current.
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { parseDuration } from '../contract/duration';
-import { loggingConfig, loggingEnv, nonEmpty, parseEnv } from '../config/env';
-import { temporalConfig, temporalEnv } from '../config/temporal';
-import { versionString, workerDeploymentEnv, workerDeploymentSection } from '../config/worker-deployment';
+import { loadDeploymentToolConfig, versionString } from '../config/worker-deployment';
 import { runMain, StartupError } from '../lifecycle';
 import { connectClient } from './connection';
 import { registerSearchAttributes } from './register-search-attributes';
 import { BuildNotPollingError, makeBuildCurrent } from './worker-deployment';
 
 function loadSetupConfig(env: NodeJS.ProcessEnv = process.env) {
-  const parsed = parseEnv(z.object({ ...loggingEnv, ...temporalEnv, ...workerDeploymentEnv, TEMPORAL_WORKFLOW_BUNDLE: nonEmpty.optional() }), env);
-  return { ...loggingConfig(parsed), ...temporalConfig(parsed), ...workerDeploymentSection(parsed), waitMs: waitOption() };
+  return { ...loadDeploymentToolConfig(env), waitMs: waitOption() };
 }
 
 /** `--wait <duration>`: how long to wait for a worker of the build (default: not at all). */
