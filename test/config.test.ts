@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, envSchema, loadConfig } from '../src/service-config';
 import { loadApiConfig } from '../src/api/config';
 import { loadTemporalConfig } from '../src/config/temporal';
+import { loadDeploymentToolConfig } from '../src/config/worker-deployment';
 import { loadSimulatorConfig, simulatorEnvSchema } from '../src/simulator/config';
 import { loadWorkerConfig } from '../src/worker-config';
 
@@ -216,6 +218,11 @@ describe('loadConfig', () => {
     ['SESSION_TIMING', '{"pollInitial":"soon"}', /duration/],
     ['SESSION_TIMING', '{"pollInitial":"5000"}', /a bare number has no unit/],
     ['SESSION_TIMING', 'fast', /JSON object/],
+    ['WORKER_VERSIONING', 'maybe', /true or false/],
+    ['WORKER_DEPLOYMENT_NAME', 'vao:prod', /letters, digits, - and _ \(no \. or :\)/],
+    ['WORKER_DEPLOYMENT_NAME', 'vao.prod', /no \. or :/],
+    ['WORKER_BUILD_ID', 'build 7', /letters, digits, \. - _ and \+/],
+    ['WORKER_BUILD_ID', 'x'.repeat(101), /at most 100 characters/],
   ])('%s=%j is rejected with a message naming the variable and the expected form', (variable, value, expected) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
@@ -261,6 +268,22 @@ describe('loadConfig', () => {
     }
     expect(message).toContain('HEYGEN_BASE_URL');
     expect(message).not.toContain('sk_secret_value');
+  });
+
+  test('the Worker Deployment: versioned by default, the build named by the package version and the commit unless WORKER_BUILD_ID says', () => {
+    const version = (JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim();
+    expect(loadWorkerConfig({}).deployment).toMatchObject({ versioning: true, deploymentName: 'video-agent-orchestrator', buildId: `${version}-${commit}`, buildIdSource: 'commit' });
+    expect(loadWorkerConfig({ WORKER_BUILD_ID: 'v2.1+image-7', WORKER_DEPLOYMENT_NAME: 'vao-eu' }).deployment).toMatchObject({
+      deploymentName: 'vao-eu',
+      buildId: 'v2.1+image-7',
+      buildIdSource: 'WORKER_BUILD_ID',
+      uncommitted: false,
+    });
+    expect(loadWorkerConfig({ WORKER_VERSIONING: 'false' }).deployment.versioning).toBe(false);
+    // temporal:setup and deployment:status read the same variables, and nothing of the worker's own.
+    expect(loadDeploymentToolConfig({ WORKER_BUILD_ID: 'v2', HEYGEN_MAX_CONCURRENT: 'ten' }).deployment.buildId).toBe('v2');
+    expect(() => loadDeploymentToolConfig({ WORKER_DEPLOYMENT_NAME: 'a:b' })).toThrow(/WORKER_DEPLOYMENT_NAME/);
   });
 
   test('worker metrics: port 0 serves none; the host is an IP address, IPv6 bracketed in addresses', () => {
