@@ -6,6 +6,18 @@
  * nobody needs any more.
  */
 
+/**
+ * What a run that took an old shape leaves in its history, besides the patch's marker missing:
+ * - `activity`: it scheduled an activity only the old shape schedules;
+ * - `signal-during-activity`: the patch is asked only when this signal comes while this activity runs
+ *   (or before the workflow acted on its result), so such a signal without the marker is the old shape;
+ * - `at-completion`: the patch is asked at the run's last step, so an open run has not taken either shape.
+ */
+export type OldShapeEvidence =
+  | { kind: 'activity'; activity: string }
+  | { kind: 'signal-during-activity'; signal: string; activity: string }
+  | { kind: 'at-completion' };
+
 export interface WorkflowShape {
   /** The id given to `patched()`: recorded as a marker in the history of every run that took the new path. */
   patchId: string;
@@ -13,11 +25,8 @@ export interface WorkflowShape {
   oldShape: string;
   /** What runs with it do. */
   newShape: string;
-  /**
-   * The activity only the old shape schedules, or the one it schedules without a marker before it: how
-   * a history shows that it needs the old code to replay.
-   */
-  oldActivity: string;
+  /** How a history shows that its run took the old shape (and so needs the old code to replay). */
+  oldShapeEvidence: OldShapeEvidence;
   /** The build that introduced the patch (commit). */
   since: string;
   /** Replay fixtures recorded by the old shape, removed with it (test/fixtures/histories/...). */
@@ -29,7 +38,7 @@ export const WORKFLOW_SHAPES = {
     patchId: 'follow-in-activity',
     oldShape: 'one status read activity and one durable timer per poll',
     newShape: 'one follow activity per stretch of HeyGen working',
-    oldActivity: 'getHeyGenSession',
+    oldShapeEvidence: { kind: 'activity', activity: 'getHeyGenSession' },
     since: '2026-11 (issue 12)',
     fixtures: 'polled-with-timers/',
   },
@@ -37,7 +46,7 @@ export const WORKFLOW_SHAPES = {
     patchId: 'resources-in-one-activity',
     oldShape: "one activity per storyboard image at a checkpoint",
     newShape: "one activity for all of a checkpoint's images",
-    oldActivity: 'getHeyGenResource',
+    oldShapeEvidence: { kind: 'activity', activity: 'getHeyGenResource' },
     since: '2026-11 (issue 12)',
     fixtures: 'polled-with-timers/ (the sessions with images)',
   },
@@ -45,7 +54,7 @@ export const WORKFLOW_SHAPES = {
     patchId: 'archive-media',
     oldShape: 'completes right after reading the finished video',
     newShape: "archives the video's files before completing (phase archiving)",
-    oldActivity: '',
+    oldShapeEvidence: { kind: 'at-completion' },
     since: '2026-11 (issue 13)',
     fixtures: 'polled-with-timers/ and every session fixture recorded before issue 13',
   },
@@ -53,7 +62,7 @@ export const WORKFLOW_SHAPES = {
     patchId: 'queue-position-kept',
     oldShape: 'a queue position that came before the slot request returned was dropped (session.queued waited for the next one)',
     newShape: 'the position is kept, shown, and session.queued sent once the phase is queued',
-    oldActivity: '',
+    oldShapeEvidence: { kind: 'signal-during-activity', signal: 'queuePosition', activity: 'requestHeyGenSlot' },
     since: '2026-12 (issue 21)',
     fixtures: 'session-queue-position-dropped.json (recorded on the time-skipping server by test/fast/queue-position.test.ts)',
   },
@@ -61,7 +70,7 @@ export const WORKFLOW_SHAPES = {
     patchId: 'video-webhook-kept',
     oldShape: 'a heygenEvent webhook that came with a read of the finished video was dropped: the next read waited out videoPollInterval',
     newShape: 'the webhook is kept: the next read of the video comes at once',
-    oldActivity: '',
+    oldShapeEvidence: { kind: 'signal-during-activity', signal: 'heygenEvent', activity: 'getHeyGenVideo' },
     since: '2026-12 (issue 21)',
     fixtures: 'session-video-webhook-dropped.json (recorded on the time-skipping server by test/fast/webhook-race.test.ts)',
   },

@@ -25,6 +25,7 @@ import { heygenAccountId } from '../../src/activities';
 import { DEFAULT_SIMULATOR_API_KEY } from '../../src/simulator/config';
 import type { SessionHandle } from '../../src/temporal/sessions';
 import { formatDeploymentStatus } from '../../src/temporal/deployment-status';
+import type { LegacyReport } from '../../src/temporal/legacy-sessions';
 import { becomeCurrentIfFirst, currentBuildId, deploymentStatus, type BuildStatus } from '../../src/temporal/worker-deployment';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
 import { createVideoAgentWorker } from '../../src/worker';
@@ -154,6 +155,22 @@ export async function runVersioningScenario(address: string, log: (line: string)
     log(`npm run deployment:status printed:\n${statusCommand.stdout.trimEnd()}`);
     expect(statusCommand.stdout).toMatch(new RegExp(`v1\\s+draining\\s+${onV1.length}\\s+keep its workers`));
     expect(statusCommand.stdout).toMatch(/v2 \(this checkout\)\s+current\s+1/);
+
+    // Which old shapes the open sessions need, for each build: v2 runs only its own session.
+    const legacy = async (buildId: string): Promise<LegacyReport> => {
+      const [node, args] = tsNode(path.join(PROJECT_ROOT, 'src', 'temporal', 'legacy-sessions.ts'));
+      const { stdout } = await promisify(execFile)(node, [...args, '--json'], {
+        env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: NAMESPACE, WORKER_DEPLOYMENT_NAME: deploymentName, WORKER_BUILD_ID: buildId },
+      });
+      return JSON.parse(stdout) as LegacyReport;
+    };
+    const [forV2, forV1] = [await legacy('v2'), await legacy('v1')];
+    log(`npm run sessions:legacy, follow-in-activity: for v2 ${JSON.stringify(forV2.shapes.followInActivity.thisBuild)}, for v1 ${JSON.stringify(forV1.shapes.followInActivity.thisBuild)}`);
+    expect(forV2).toMatchObject({ openSessions: onV1.length + 1, byBuild: { [`${deploymentName}:v1`]: onV1.length, [`${deploymentName}:v2`]: 1 }, runByThisBuild: 1 });
+    expect(forV1.runByThisBuild).toBe(onV1.length);
+    // Every session has followed HeyGen in an activity (the marker); none has completed (archive-media not yet).
+    expect(forV1.shapes.followInActivity.thisBuild).toEqual({ 'old-shape': 0, marker: onV1.length, 'not-yet': 0 });
+    expect(forV1.shapes.archiveMedia.thisBuild).toEqual({ 'old-shape': 0, marker: 0, 'not-yet': onV1.length });
 
     // Every v1 session goes on and completes, on v1.
     await h.sim.finishPhase(thinkingState.heygenSessionId!);

@@ -1,0 +1,77 @@
+/**
+ * What `npm run sessions:legacy` reads from each history, checked against the replay fixtures: each was
+ * recorded by a known shape of the session workflow (polled-with-timers/ before `follow-in-activity`,
+ * the top-level ones after it; the `-dropped`/`-kept` pairs on either side of their patch).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import { WORKFLOW_SHAPES } from '../../src/contract/workflow-shapes';
+import { formatLegacyReport, legacyReport, type OpenSession } from '../../src/temporal/legacy-sessions';
+import { shapesInHistory } from '../../src/temporal/shapes-in-history';
+
+const HISTORIES = path.join(__dirname, '..', 'fixtures', 'histories');
+const files = (readdirSync(HISTORIES, { recursive: true }) as string[]).filter((file) => /(^|\/)session-[^/]*\.json$/.test(file)).sort();
+const eventsOf = (file: string) => historyFromJSON(JSON.parse(readFileSync(path.join(HISTORIES, file), 'utf8'))).events ?? [];
+const verdicts = Object.fromEntries(files.map((file) => [file, shapesInHistory(eventsOf(file))]));
+const polledWithTimers = files.filter((file) => file.startsWith('polled-with-timers/'));
+const followingInActivity = files.filter((file) => !file.includes('/'));
+
+test('follow-in-activity: every session before it took the old shape, every one after it carries the marker', () => {
+  expect(polledWithTimers.length).toBeGreaterThanOrEqual(11);
+  expect(polledWithTimers.map((file) => verdicts[file]!.followInActivity)).toEqual(polledWithTimers.map(() => 'old-shape'));
+  expect(followingInActivity.map((file) => verdicts[file]!.followInActivity)).toEqual(followingInActivity.map(() => 'marker'));
+});
+
+test('resources-in-one-activity: a session with storyboard images took one shape or the other; one without has not come to it', () => {
+  for (const file of files) {
+    const hadImages = eventsOf(file).some((event) => /^getHeyGenResources?$/.test(event.activityTaskScheduledEventAttributes?.activityType?.name ?? ''));
+    const expected = !hadImages ? 'not-yet' : file.startsWith('polled-with-timers/') ? 'old-shape' : 'marker';
+    expect([file, verdicts[file]!.resourcesInOneActivity]).toEqual([file, expected]);
+  }
+  expect(verdicts['session-images-filled-later.json']!.resourcesInOneActivity).toBe('marker');
+});
+
+test('archive-media: decided at the last step, so a completed session took a shape and an open one none yet', () => {
+  expect(verdicts['session-archived.json']!.archiveMedia).toBe('marker');
+  expect(verdicts['session-archive-retried.json']!.archiveMedia).toBe('marker');
+  expect(verdicts['polled-with-timers/session-happy-path.json']!.archiveMedia).toBe('old-shape');
+  const events = eventsOf('polled-with-timers/session-happy-path.json');
+  const beforeTheEnd = events.filter((event) => event.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+  expect(shapesInHistory(beforeTheEnd).archiveMedia).toBe('not-yet');
+  expect(verdicts['session-cancel-review.json']!.archiveMedia).toBe('not-yet');
+});
+
+test.each([
+  ['queuePositionKept', 'session-queue-position-dropped.json', 'session-queue-position-kept.json'],
+  ['videoWebhookKept', 'session-video-webhook-dropped.json', 'session-video-webhook-kept.json'],
+] as const)('%s: the race recorded before the patch is the old shape, after it the marker; no other session met the race', (shape, dropped, kept) => {
+  expect(verdicts[dropped]![shape]).toBe('old-shape');
+  expect(verdicts[kept]![shape]).toBe('marker');
+  const others = files.filter((file) => file !== dropped && file !== kept);
+  expect(others.filter((file) => verdicts[file]![shape] !== 'not-yet')).toEqual([]);
+});
+
+test('the report counts only the sessions this build runs toward its next step', () => {
+  const shapes = (followInActivity: 'old-shape' | 'marker' | 'not-yet') => ({
+    ...(Object.fromEntries(Object.keys(WORKFLOW_SHAPES).map((name) => [name, 'not-yet'])) as OpenSession['shapes']),
+    followInActivity,
+  });
+  const sessions: OpenSession[] = [
+    { workflowId: 'old-build', pinnedTo: 'vao:v1', shapes: shapes('old-shape') },
+    { workflowId: 'unversioned', pinnedTo: null, shapes: shapes('marker') },
+    { workflowId: 'this-build', pinnedTo: 'vao:v2', shapes: shapes('marker') },
+  ];
+  const report = legacyReport(sessions, { deploymentName: 'vao', buildId: 'v2', versioning: true });
+  expect(report).toMatchObject({ openSessions: 3, byBuild: { 'vao:v1': 1, unversioned: 1, 'vao:v2': 1 }, runByThisBuild: 2 });
+  expect(report.shapes.followInActivity).toMatchObject({ all: { 'old-shape': 1, marker: 2 }, thisBuild: { 'old-shape': 0, marker: 2 } });
+  expect(report.shapes.followInActivity.next).toMatch(/^the old shape may go: replace patched\(\) with deprecatePatch\(\)/);
+  expect(report.shapes.archiveMedia.next).toMatch(/^the patch may go/);
+  const printed = formatLegacyReport(report);
+  expect(printed).toContain('Open sessions: 3 (vao:v1: 1, unversioned: 1, vao:v2: 1); this build (vao:v2) runs 2 of them.');
+  expect(printed).toMatch(/follow-in-activity \(since .*\)\n {2}all open sessions: +old shape 1, marker 2, not there yet 0\n {2}this build runs: +old shape 0, marker 2, not there yet 0\n {2}next: the old shape may go/);
+  // Unversioned workers run every session, whatever it was pinned to before.
+  const unversioned = legacyReport(sessions, { deploymentName: 'vao', buildId: 'v2', versioning: false });
+  expect(unversioned.shapes.followInActivity.next).toMatch(/^keep the patch and the old shape: 1 open session/);
+});
