@@ -90,8 +90,8 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
     api: { ...config.api, notifyAllowPrivate: allowPrivate, reviewLinks },
   };
 
-  // One machine runs one build: it takes the new sessions, and sessions pinned to earlier builds wait
-  // for a worker of their build (README, "Deploying a new version").
+  // One machine runs one build: it takes the new sessions, and the open sessions of earlier builds move
+  // to it (README, "Deploying a new version", for running two builds side by side).
   await runVideoAgentWorker(config, logger.child({ component: 'worker' }), lifecycle, { makeCurrent: true });
   lines.push(
     `  Worker:          task queue ${config.temporal.taskQueue}, build ${describeWorkerVersion(config)}${config.deployment.versioning ? ' (current)' : ''}`,

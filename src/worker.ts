@@ -28,7 +28,7 @@ import type { Logger } from './logging';
 import { connectWorker } from './temporal/connection';
 import { installTemporalRuntime, MetricsEndpointError } from './temporal/runtime';
 import { countSessionsByPhase } from './temporal/session-phase-counts';
-import { becomeCurrentIfFirst, makeBuildCurrent } from './temporal/worker-deployment';
+import { becomeCurrentIfFirst, makeBuildCurrent, moveSessionsToBuild } from './temporal/worker-deployment';
 import { versionString } from './config/worker-deployment';
 
 /** How long a worker waits for Temporal to know its build before making it current. */
@@ -167,6 +167,8 @@ export async function runVideoAgentWorker(config: Config, logger: Logger, lifecy
     if (options.makeCurrent) {
       const previous = await makeBuildCurrent(connection, namespace, config.deployment, { waitMs: FIRST_BUILD_WAIT_MS });
       if (previous !== config.deployment.buildId) logger.info({ version: versionString(config.deployment), previous }, 'this build is now the deployment’s current version');
+      const moved = await moveSessionsToBuild(connection, namespace, config.deployment);
+      if (moved > 0) logger.info({ version: versionString(config.deployment), moved }, 'open sessions of earlier builds moved to this build (one machine runs one build)');
     } else {
       await becomeCurrentIfFirst(connection, namespace, config.deployment, logger, { waitMs: FIRST_BUILD_WAIT_MS });
     }

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
+import { approveSignal, stateQuery } from '../src/contract/session';
 import { findFreePort } from '../src/temporal/dev-server';
 import { startVideoAgentSession } from '../src/temporal/sessions';
 import { portIsFree, PROJECT_ROOT, startProcess, tsNode } from './harness/processes';
@@ -58,10 +59,23 @@ async function embeddedEnv(overrides: NodeJS.ProcessEnv = {}): Promise<NodeJS.Pr
   return env;
 }
 
-test('npm start runs sessions on embedded defaults, serves the Web UI, stops on SIGINT, and keeps workflows across a restart', async () => {
+/** A session parked at the storyboard review, by the running npm start: its workflow id. */
+async function parkedSession(address: string, taskQueue: string): Promise<string> {
+  const { client, close } = await connectClient(address);
+  try {
+    const session = await startVideoAgentSession(client, { prompt: 'Parked while npm start is upgraded [[sim think=1s]]', timing: { pollInitial: 20, pollMax: 100 } }, { taskQueue });
+    await eventually(async () => (await session.query(stateQuery)).phase === 'reviewing', { what: 'the session parked at review' });
+    return session.workflowId;
+  } finally {
+    await close();
+  }
+}
+
+test('npm start runs sessions on embedded defaults, serves the Web UI, stops on SIGINT, and keeps workflows across a restart, onto a new build', async () => {
   const env = await embeddedEnv();
   const address = `127.0.0.1:${env.TEMPORAL_DEV_PORT}`;
   const workflowId = uniqueId('survivor');
+  let parkedId: string;
 
   const first = startProcess(...tsNode(MAIN), env);
   await first.waitForLine(/is running/);
@@ -131,6 +145,7 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
     const deployments = (await temporalCli(address, 'worker', 'deployment', 'list')) as { name: string; routingConfig?: { currentVersionBuildID?: string } }[];
     console.log(`temporal worker deployment list: ${JSON.stringify(deployments.map((d) => [d.name, d.routingConfig]))}`);
     expect(deployments.map((d) => [d.name, d.routingConfig?.currentVersionBuildID])).toEqual([[deploymentName, buildId]]);
+    parkedId = await parkedSession(address, env.TEMPORAL_TASK_QUEUE!);
   }
   // The banner says how to go on: the CLI, the token for curl, the Web UI's view of sessions to review.
   expect(first.output()).toContain('npx vao start --prompt "A 30 second teaser for our app" --watch');
@@ -148,8 +163,20 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
   expect(await portIsFree(Number(env.TEMPORAL_DEV_UI_PORT))).toBe(true);
   expect(await portIsFree(Number(env.WORKER_METRICS_PORT))).toBe(true);
 
-  const second = startProcess(...tsNode(MAIN), env);
+  // The next start is a new build (a new commit): the session parked on the first moves to it.
+  const second = startProcess(...tsNode(MAIN), { ...env, WORKER_BUILD_ID: 'next-build' });
   await second.waitForLine(/is running/);
+  expect(second.output()).toMatch(/"moved":1,"msg":"open sessions of earlier builds moved to this build/);
+  {
+    const { client, close } = await connectClient(address);
+    const parked = client.workflow.getHandle(parkedId);
+    await parked.signal(approveSignal, { requestId: 'approve-after-new-build', by: 'main-test' });
+    expect((await parked.result()).phase).toBe('completed');
+    const tasks = ((await parked.fetchHistory()).events ?? []).flatMap((event) => event.workflowTaskCompletedEventAttributes?.deploymentVersion?.buildId ?? []);
+    console.log(`the parked session's workflow tasks, by build: ${JSON.stringify(tasks)}`);
+    expect(tasks.at(-1)).toBe('next-build');
+    await close();
+  }
   // The generated token is kept, and not printed again.
   expect(second.output()).toContain(`API token:       in ${path.join(env.DATA_DIR!, 'api-token.json')}`);
   expect(second.output()).not.toContain(token!);

@@ -13,6 +13,7 @@ const GRPC_NOT_FOUND = 5;
 const GRPC_FAILED_PRECONDITION = 9;
 const IDENTITY = 'video-agent-orchestrator';
 const { VersionDrainageStatus } = temporal.api.enums.v1;
+const { PinnedOverrideBehavior } = temporal.api.workflow.v1.VersioningOverride;
 
 type Build = Pick<WorkerDeployment, 'deploymentName' | 'buildId'>;
 
@@ -87,6 +88,46 @@ export async function becomeCurrentIfFirst(connection: Connection, namespace: st
     await makeBuildCurrent(connection, namespace, build, options);
     logger.info({ version: versionString(build) }, 'the deployment had no current version: this build is now current');
   }
+}
+
+/**
+ * `npm start`: one machine runs one build, so a session pinned to an earlier build of the deployment
+ * would wait forever for a worker of it. Such sessions move to this build, as an unversioned worker took
+ * them before (the patches and the replay fixtures keep their histories replaying). Returns how many moved.
+ */
+export async function moveSessionsToBuild(connection: Connection, namespace: string, build: Build): Promise<number> {
+  const version = versionString(build);
+  const query = `WorkflowType = 'videoAgentSession' AND ExecutionStatus = 'Running' AND TemporalWorkflowVersioningBehavior = 'Pinned' AND TemporalWorkerDeploymentVersion != '${version}'`;
+  let moved = 0;
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await connection.workflowService.listWorkflowExecutions({ namespace, query, nextPageToken });
+    for (const execution of page.executions ?? []) {
+      const pinnedTo = keywordAttribute(execution, 'TemporalWorkerDeploymentVersion');
+      if (!pinnedTo?.startsWith(`${build.deploymentName}:`)) continue;
+      await connection.workflowService.updateWorkflowExecutionOptions({
+        namespace,
+        workflowExecution: execution.execution,
+        workflowExecutionOptions: {
+          versioningOverride: {
+            pinned: { behavior: PinnedOverrideBehavior.PINNED_OVERRIDE_BEHAVIOR_PINNED, version: { deploymentName: build.deploymentName, buildId: build.buildId } },
+          },
+        },
+        updateMask: { paths: ['versioning_override'] },
+        identity: IDENTITY,
+      });
+      moved++;
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return moved;
+}
+
+function keywordAttribute(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo, name: string): string | null {
+  const data = execution.searchAttributes?.indexedFields?.[name]?.data;
+  if (!data) return null;
+  const value = JSON.parse(Buffer.from(data).toString('utf8')) as unknown;
+  return typeof value === 'string' ? value : null;
 }
 
 export interface BuildStatus {
