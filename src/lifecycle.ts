@@ -92,3 +92,16 @@ export function runMain<C extends LoggingConfig>(name: string, load: (env: NodeJ
     void lifecycle.shutdown('start-up failed', 1);
   });
 }
+
+/**
+ * Runs a command that prints a report and exits (`deployment:status`, `sessions:legacy`): no logger, so
+ * stdout holds the report alone. A caller's mistake (a bad variable or option, Temporal unreachable) is
+ * one line on stderr; anything else carries its stack.
+ */
+export function runReport(name: string, main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    const forPeople = error instanceof UserFacingError || String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`${name}: ${forPeople ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
+    process.exit(1);
+  });
+}

@@ -4,7 +4,7 @@
  * can go (README, "Deploying a new version"). Reads Temporal (the deployment and visibility) only.
  */
 import { loadDeploymentToolConfig } from '../config/worker-deployment';
-import { UserFacingError } from '../errors';
+import { runReport } from '../lifecycle';
 import { connectClient } from './connection';
 import { deploymentStatus, type BuildStatus } from './worker-deployment';
 
@@ -29,9 +29,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`deployment:status: ${error instanceof UserFacingError ? error.message : String((error as Error)?.stack ?? error)}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) runReport('deployment:status', main);

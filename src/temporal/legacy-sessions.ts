@@ -11,9 +11,10 @@ import { parseArgs } from 'node:util';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { loadDeploymentToolConfig, versionString, type WorkerDeployment } from '../config/worker-deployment';
 import { WORKFLOW_SHAPES, type WorkflowShapeName } from '../contract/workflow-shapes';
-import { UserFacingError } from '../errors';
+import { runReport } from '../lifecycle';
 import { connectClient } from './connection';
 import { shapesInHistory, type ShapeInHistory } from './shapes-in-history';
+import { keywordAttribute } from './worker-deployment';
 
 /** Histories read at once: enough to be quick, few enough not to load the server. */
 const HISTORY_READS_AT_ONCE = 8;
@@ -70,14 +71,7 @@ export async function readOpenSessions(client: Client): Promise<OpenSession[]> {
 
 /** The version a session is pinned to, from its system search attributes. */
 function pinnedVersion(info: WorkflowExecutionInfo): string | null {
-  const fields = info.raw.searchAttributes?.indexedFields ?? {};
-  const read = (name: string): string | null => {
-    const data = fields[name]?.data;
-    if (!data) return null;
-    const value = JSON.parse(Buffer.from(data).toString('utf8')) as unknown;
-    return typeof value === 'string' ? value : null;
-  };
-  return read('TemporalWorkflowVersioningBehavior') === 'Pinned' ? read('TemporalWorkerDeploymentVersion') : null;
+  return keywordAttribute(info.raw, 'TemporalWorkflowVersioningBehavior') === 'Pinned' ? keywordAttribute(info.raw, 'TemporalWorkerDeploymentVersion') : null;
 }
 
 export function legacyReport(sessions: OpenSession[], deployment: Pick<WorkerDeployment, 'deploymentName' | 'buildId' | 'versioning'>): LegacyReport {
@@ -140,10 +134,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    const forPeople = error instanceof UserFacingError || String((error as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`sessions:legacy: ${forPeople ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) runReport('sessions:legacy', main);

@@ -123,7 +123,8 @@ export async function moveSessionsToBuild(connection: Connection, namespace: str
   return moved;
 }
 
-function keywordAttribute(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo, name: string): string | null {
+/** A Keyword search attribute of a listed workflow (the system ones Worker Versioning keeps among them). */
+export function keywordAttribute(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo, name: string): string | null {
   const data = execution.searchAttributes?.indexedFields?.[name]?.data;
   if (!data) return null;
   const value = JSON.parse(Buffer.from(data).toString('utf8')) as unknown;
