@@ -19,6 +19,19 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
+/** HeyGen's first message send is held (`sending` once it is) until `release`; then `then` runs (a refusal, say). */
+function holdFirstMessage(heygen: ScriptedHeyGen, then: () => void = () => undefined) {
+  const sending = latch();
+  const release = latch();
+  heygen.onMessage = async (_input, count) => {
+    if (count !== 1) return;
+    sending.resolve();
+    await release.promise;
+    then();
+  };
+  return { sending, release };
+}
+
 const decisionSignals = (events: HistoryEvent[]) =>
   events.filter((event) => ['approve', 'sendMessage'].includes(event.workflowExecutionSignaledEventAttributes?.signalName ?? ''));
 /** The decisions people sent, as the session recorded them. */
@@ -64,13 +77,7 @@ test('decisions recorded together reach the session in one task: the first is ap
 
 test('decisions that come while one is being sent wait their turn: superseded once it is applied, a repeat does nothing', async () => {
   const heygen = new ScriptedHeyGen();
-  const sending = latch();
-  const release = latch();
-  heygen.onMessage = async (_input, count) => {
-    if (count !== 1) return;
-    sending.resolve();
-    await release.promise;
-  };
+  const { sending, release } = holdFirstMessage(heygen);
   await h.withWorker(heygen.activities(), async () => {
     const handle = await h.start({ prompt: 'A revision, then an approval while it is sent' });
     await atReview(handle);
@@ -103,14 +110,9 @@ test('decisions that come while one is being sent wait their turn: superseded on
 
 test('a decision waiting behind one HeyGen refuses is applied next', async () => {
   const heygen = new ScriptedHeyGen();
-  const sending = latch();
-  const release = latch();
-  heygen.onMessage = async (_input, count) => {
-    if (count !== 1) return;
-    sending.resolve();
-    await release.promise;
+  const { sending, release } = holdFirstMessage(heygen, () => {
     throw heygenRefusal('the session is busy with an earlier message');
-  };
+  });
   await h.withWorker(heygen.activities(), async () => {
     const handle = await h.start({ prompt: 'An approval HeyGen refuses' });
     await atReview(handle);
@@ -134,13 +136,7 @@ test('a decision waiting behind one HeyGen refuses is applied next', async () =>
 
 test("a decision that reaches the session with the send's result is ignored as superseded, not lost", async () => {
   const heygen = new ScriptedHeyGen();
-  const sending = latch();
-  const release = latch();
-  heygen.onMessage = async (_input, count) => {
-    if (count !== 1) return;
-    sending.resolve();
-    await release.promise;
-  };
+  const { sending, release } = holdFirstMessage(heygen);
   await h.withGatedWorkers(heygen.activities(), async (gate) => {
     const handle = await h.start({ prompt: 'A message that comes as the approval lands' });
     await atReview(handle);

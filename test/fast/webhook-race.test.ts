@@ -32,8 +32,24 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
+type Latch = ReturnType<typeof latch<void>>;
+
 const webhookIn = (events: HistoryEvent[]) => events.find((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'heygenEvent');
 const follows = (events: HistoryEvent[]) => activityEvents(events, 'followHeyGenSession');
+
+/**
+ * Inside the racing read: says it is racing, waits until the test has paused the workflow worker, and,
+ * for a webhook `before` the result, has it recorded before the read returns.
+ */
+async function raceTheWebhook(order: 'before' | 'after', racing: Latch, release: Latch): Promise<void> {
+  racing.resolve();
+  await release.promise;
+  if (order === 'before') {
+    const session = h.env.client.workflow.getHandle(runningWorkflowId());
+    await session.signal(heygenEventSignal, { eventType: 'avatar_video.success' });
+    await h.historyWhere(session, webhookIn, 'the webhook in the history');
+  }
+}
 
 test.each(['before', 'after'] as const)('a webhook recorded just %s the follow result, in the same workflow task: the next follow reads at once', async (order) => {
   const heygen = new ScriptedHeyGen();
@@ -45,13 +61,7 @@ test.each(['before', 'after'] as const)('a webhook recorded just %s the follow r
   heygen.onFollow = async (_input: FollowInput, count: number) => {
     if (count !== 2) return;
     heygen.nextFollows.push({ status: 'generating', progress: 40 });
-    racing.resolve();
-    await release.promise;
-    if (order === 'before') {
-      const session = h.env.client.workflow.getHandle(runningWorkflowId());
-      await session.signal(heygenEventSignal, { eventType: 'avatar_video.success' });
-      await h.historyWhere(session, webhookIn, 'the webhook in the history');
-    }
+    await raceTheWebhook(order, racing, release);
   };
   await h.withGatedWorkers(heygen.activities(), async (gate) => {
     const handle = await h.start({ prompt: 'A render that calls back', autoApprove: true });
@@ -98,13 +108,7 @@ test.each(['before', 'after'] as const)('a webhook recorded just %s a read of th
     getHeyGenVideo: async (videoId: string) => {
       const video = await scripted.getHeyGenVideo(videoId);
       if (++reads !== 1) return video;
-      racing.resolve();
-      await release.promise;
-      if (order === 'before') {
-        const session = h.env.client.workflow.getHandle(runningWorkflowId());
-        await session.signal(heygenEventSignal, { eventType: 'avatar_video.success' });
-        await h.historyWhere(session, webhookIn, 'the webhook in the history');
-      }
+      await raceTheWebhook(order, racing, release);
       return { ...video, status: 'processing' };
     },
   };
