@@ -3,14 +3,16 @@
  * presigned and expire, so the file, not the link, is what a session keeps.
  *
  * Right before downloading, the video is read again for fresh URLs (and again when the download is
- * refused mid-way with a 403 or 404). The download streams into a staging file, hashing as it goes and
- * heartbeating its progress; a retry on the same worker resumes it with a `Range` request (after hashing
- * what is already staged), so a crash costs no second full copy. The file becomes visible in storage only
- * once complete and checked against the announced length.
+ * refused mid-way with a 403 or 404). Each attempt downloads into a staging file of its own, heartbeating
+ * its progress; a retry resumes from a copy of what an earlier attempt staged on this machine, with a
+ * `Range` request, so a crash costs no second full copy. A stalled attempt that wakes after its retry
+ * began writes only into its own file, which nobody publishes (store.ts, staging.ts). The file becomes
+ * visible in storage only once complete: checked against the announced length, hashed from the bytes on
+ * disk, published only where nothing is yet, and the published object checked against that hash before
+ * the attempt reports it.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, stat, truncate } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
@@ -81,14 +83,16 @@ export function createArchiveActivities({ heygen, store, logger }: ArchiveActivi
 
       // Committed by an earlier attempt that did not live to report it.
       const existing = await store.find(key);
-      if (existing) return { archived: entry(input.file, store, key, existing.size, existing.sha256, contentTypeOf(key)) };
+      if (existing) {
+        await store.discardStaging(key);
+        return { archived: entry(input.file, store, key, existing.size, existing.sha256, contentTypeOf(key)) };
+      }
 
-      const staging = store.stagingPath(key);
-      await mkdir(path.dirname(staging), { recursive: true });
+      const staging = await store.stage(key, context.info.attempt);
       const progress = (bytes: number) => context.heartbeat({ file: input.file, bytes });
       const started = (resumeFrom: number, status: number) =>
         logger.info({ videoId: input.videoId, file: input.file, resumeFrom, status, attempt: context.info.attempt }, 'archive download started');
-      let download: { size: number; sha256: string; contentType: string } | undefined;
+      let download: { size: number; contentType: string } | undefined;
       // Expired or gone (403/404): read the video again for a fresh URL, and try that once.
       for (let tries = 1; !download; tries++) {
         try {
@@ -108,9 +112,10 @@ export function createArchiveActivities({ heygen, store, logger }: ArchiveActivi
           if (!url) return { absent: 'not_offered' };
         }
       }
-      await store.commit(key, staging, download);
-      logger.info({ videoId: input.videoId, file: input.file, key, size: download.size }, 'archived');
-      return { archived: entry(input.file, store, key, download.size, download.sha256, download.contentType) };
+      // Hashed from what the file holds, not from what went past: those are the bytes that get published.
+      const published = await store.commit(key, staging, download);
+      logger.info({ videoId: input.videoId, file: input.file, key, size: published.size }, 'archived');
+      return { archived: entry(input.file, store, key, published.size, published.sha256, download.contentType) };
     },
   };
 }
@@ -127,8 +132,7 @@ function contentTypeOf(key: string): string {
 
 /**
  * Downloads `url` into `staging`, continuing from what is staged already when the server honours
- * `Range` (starting over when it does not). Hashes every byte of the result and checks its length
- * against what the server announced.
+ * `Range` (starting over when it does not), and checks the length against what the server announced.
  */
 async function downloadResuming(
   url: string,
@@ -137,7 +141,7 @@ async function downloadResuming(
   signal: AbortSignal,
   progress: (bytes: number) => void,
   started: (resumeFrom: number, status: number) => void,
-): Promise<{ size: number; sha256: string; contentType: string }> {
+): Promise<{ size: number; contentType: string }> {
   let offset = await stat(staging).then((s) => s.size, () => 0);
   const response = await fetch(url, { signal, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} });
   started(offset, response.status);
@@ -166,14 +170,11 @@ async function downloadResuming(
     return refuse(ApplicationFailure.create({ type: ARCHIVE_FAILURE.downloadFailed, message: `downloading from HeyGen's storage answered ${response.status}` }));
   }
 
-  const hash = createHash('sha256');
-  if (offset > 0) for await (const chunk of createReadStream(staging)) hash.update(chunk as Buffer);
   let bytes = offset;
   let lastBeat = 0;
   if (response.status !== 416 && response.body) {
     const counted = async function* (body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
-        hash.update(chunk);
         bytes += chunk.length;
         if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
           lastBeat = Date.now();
@@ -187,5 +188,5 @@ async function downloadResuming(
   if (total !== null && Number.isFinite(total) && bytes !== total) throw new Error(`downloaded ${bytes} bytes of ${total}`);
   progress(bytes);
   const announced = response.status === 416 ? undefined : response.headers.get('content-type')?.split(';')[0]?.trim();
-  return { size: bytes, sha256: hash.digest('hex'), contentType: announced || fallbackContentType };
+  return { size: bytes, contentType: announced || fallbackContentType };
 }

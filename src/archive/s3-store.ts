@@ -1,18 +1,21 @@
 /**
  * Archive files in an S3-compatible bucket, through the official AWS SDK. A download is staged in a
- * local folder (so a retry on the same machine resumes it), then uploaded (multipart for large files):
- * the object exists only once the upload completes. Its SHA-256 is stored as object metadata, so a retry
- * after a completed upload finds it without reading it back. Credentials come from the standard AWS
- * variables (the SDK's default chain); an endpoint makes it any S3-compatible store.
+ * local folder, one file per attempt (so a retry on the same machine resumes it, and a stalled attempt
+ * writes only into its own), then uploaded from that file (multipart for large files): the object exists
+ * only once the upload completes, and only if the key held none (`If-None-Match: *`), so a late attempt
+ * never replaces an object another one published. Its SHA-256, computed from the staged bytes on disk,
+ * is stored as object metadata: a retry after a completed upload finds it without reading it back, and
+ * the object is checked against it (size and hash) once uploaded. The SDK checksums every request body,
+ * so S3 refuses bytes altered on their way. Credentials come from the standard AWS variables (the SDK's
+ * default chain); an endpoint makes it any S3-compatible store.
  */
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { checkKey, type ArchivedObject, type ArchiveStore } from './store';
+import { StagingArea } from './staging';
+import { ArchiveMismatch, checkKey, checkPublished, stagedObject, type ArchivedObject, type ArchiveStore } from './store';
 
 export interface S3ArchiveSettings {
   bucket: string;
@@ -31,29 +34,41 @@ export const PRESIGNED_URL_SECONDS = 300;
 export class S3ArchiveStore implements ArchiveStore {
   readonly kind = 's3' as const;
   private readonly client: S3Client;
+  private readonly staging: StagingArea;
 
   constructor(private readonly settings: S3ArchiveSettings) {
     this.client = new S3Client({ region: settings.region, ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}) });
+    this.staging = new StagingArea(settings.stagingDir);
   }
 
-  stagingPath(key: string): string {
-    return path.join(this.settings.stagingDir, checkKey(key).replace('/', '__'));
+  stage(key: string, attempt: number): Promise<string> {
+    return this.staging.claim(key, attempt);
   }
 
-  async commit(key: string, stagingPath: string, object: ArchivedObject & { contentType: string }): Promise<void> {
+  discardStaging(key: string): Promise<void> {
+    return this.staging.sweep(key);
+  }
+
+  async commit(key: string, stagingPath: string, expected: { size: number; contentType: string }): Promise<ArchivedObject> {
+    const object = await stagedObject(key, stagingPath, expected.size);
     const upload = new Upload({
       client: this.client,
       params: {
         Bucket: this.settings.bucket,
         Key: this.objectKey(key),
         Body: createReadStream(stagingPath),
-        ContentType: object.contentType,
+        ContentType: expected.contentType,
         ContentLength: object.size,
         Metadata: { sha256: object.sha256 },
+        // Published once: an object already there (another attempt's) is kept, and checked below.
+        IfNoneMatch: '*',
       },
     });
-    await upload.done();
-    await rm(stagingPath, { force: true });
+    await upload.done().catch((error: unknown) => {
+      if (!(error instanceof S3ServiceException && error.$metadata.httpStatusCode === 412)) throw error;
+    });
+    await this.staging.sweep(key);
+    return checkPublished(key, object, await this.find(key));
   }
 
   async find(key: string): Promise<ArchivedObject | null> {
@@ -68,11 +83,16 @@ export class S3ArchiveStore implements ArchiveStore {
     }
   }
 
-  async read(key: string, range?: { start: number; end: number }): Promise<Readable | null> {
+  async read(key: string, range?: { start: number; end: number }, size?: number): Promise<Readable | null> {
     try {
       const object = await this.client.send(
         new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.objectKey(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
       );
+      const actual = Number(/\/(\d+)$/.exec(object.ContentRange ?? '')?.[1] ?? object.ContentLength);
+      if (size !== undefined && actual !== size) {
+        (object.Body as Readable).destroy();
+        throw new ArchiveMismatch(`the archived ${key} is ${actual} bytes, not the ${size} of its entry`);
+      }
       return object.Body as Readable;
     } catch (error) {
       if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return null;

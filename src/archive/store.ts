@@ -1,13 +1,16 @@
 /**
- * Where finished videos are archived. A file is downloaded into a staging file (kept across retries of
- * the same file, so a download resumes where it stopped) and becomes visible under its key only once
- * complete: a rename on local disk, a completed upload on S3.
+ * Where finished videos are archived. Each download attempt stages into a file of its own (staging.ts),
+ * hashes what that file holds on disk, and publishes it under its key only if the key holds nothing yet:
+ * a hard link on local disk, a conditional upload on S3. The published object is then checked against
+ * that size and hash before the attempt reports it, so an archive entry always describes the bytes
+ * stored under its key, whatever a stalled attempt does when it wakes.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { link, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { checkKey, digestOf, StagingArea, syncFile } from './staging';
+
+export { checkKey, digestOf } from './staging';
 
 export interface ArchivedObject {
   size: number;
@@ -17,74 +20,107 @@ export interface ArchivedObject {
 export interface ArchiveStore {
   /** `local` or `s3`: recorded with each entry, so the API knows where to serve it from. */
   readonly kind: 'local' | 's3';
-  /** The staging file of a key (the same path on every attempt of this worker). */
-  stagingPath(key: string): string;
-  /** Makes a complete staging file visible under `key`, atomically; the staging file is gone after. */
-  commit(key: string, stagingPath: string, object: ArchivedObject & { contentType: string }): Promise<void>;
+  /** A staging file of this attempt's own, seeded with what an earlier attempt staged (staging.ts). */
+  stage(key: string, attempt: number): Promise<string>;
+  /**
+   * Hashes the staging file's bytes on disk (which must be `expected.size` of them) and publishes it,
+   * unless `key` already holds an object, then removes every staging file of the key. Returns the object
+   * now under `key`, checked to be those bytes (an ArchiveMismatch when the key holds other bytes).
+   */
+  commit(key: string, stagingPath: string, expected: { size: number; contentType: string }): Promise<ArchivedObject>;
   /** The archived object under `key`, if one is there (a retry after a commit whose activity did not report back). */
   find(key: string): Promise<ArchivedObject | null>;
+  /** Removes every staging file of `key` (found published by an earlier attempt). */
+  discardStaging(key: string): Promise<void>;
   /** A short-lived link to download the object straight from storage (stores that can make one). */
   presignedUrl?(key: string, filename: string): Promise<string>;
-  /** Bytes `start`..`end` (inclusive) of an archived object, or all of it; null when it is not there. */
-  read(key: string, range?: { start: number; end: number }): Promise<Readable | null>;
+  /**
+   * Bytes `start`..`end` (inclusive) of an archived object, or all of it; null when it is not there.
+   * With `size` (its entry's), an object of another size is refused with an ArchiveMismatch.
+   */
+  read(key: string, range?: { start: number; end: number }, size?: number): Promise<Readable | null>;
 }
 
-/** The SHA-256 (hex) of a stream's bytes. */
-export async function sha256Of(stream: Readable): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Keys are `<workflow id>/<file>`: nothing in them may leave the archive's folder. */
-export function checkKey(key: string): string {
-  if (!/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/.test(key) || key.split('/').some((part) => part === '.' || part === '..')) {
-    throw new Error(`not an archive key: ${JSON.stringify(key)}`);
+/** The key holds bytes other than the ones expected (an attempt's staged bytes, or an entry's). */
+export class ArchiveMismatch extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArchiveMismatch';
   }
-  return key;
 }
 
-/** Archive files in a local folder: `<root>/<key>`, staged in `<root>/.staging/` (same disk, so the rename is atomic). */
+/** The size and SHA-256 of a staging file's bytes on disk, flushed there; throws unless it is `size` bytes. */
+export async function stagedObject(key: string, stagingPath: string, size: number): Promise<ArchivedObject> {
+  await syncFile(stagingPath);
+  const staged = await digestOf(stagingPath);
+  if (staged.size !== size) throw new Error(`the staging file of ${key} holds ${staged.size} bytes, not the ${size} downloaded`);
+  return staged;
+}
+
+/** Throws unless `found` is `expected`, byte count and hash. */
+export function checkPublished(key: string, expected: ArchivedObject, found: ArchivedObject | null): ArchivedObject {
+  if (!found || found.size !== expected.size || found.sha256 !== expected.sha256) {
+    throw new ArchiveMismatch(
+      `the archived ${key} is ${found ? `${found.size} bytes with SHA-256 ${found.sha256}` : 'missing'}, ` +
+        `not the ${expected.size} bytes with SHA-256 ${expected.sha256} this attempt staged`,
+    );
+  }
+  return found;
+}
+
+/** Archive files in a local folder: `<root>/<key>`, staged in `<root>/.staging/` (same disk, so publishing is a link). */
 export class LocalArchiveStore implements ArchiveStore {
   readonly kind = 'local' as const;
+  private readonly staging: StagingArea;
 
-  constructor(readonly root: string) {}
-
-  stagingPath(key: string): string {
-    return path.join(this.root, '.staging', checkKey(key).replace('/', '__'));
+  constructor(readonly root: string) {
+    this.staging = new StagingArea(path.join(root, '.staging'));
   }
 
-  async commit(key: string, stagingPath: string): Promise<void> {
+  stage(key: string, attempt: number): Promise<string> {
+    return this.staging.claim(key, attempt);
+  }
+
+  async commit(key: string, stagingPath: string, expected: { size: number; contentType: string }): Promise<ArchivedObject> {
     const target = this.pathOf(key);
     await mkdir(path.dirname(target), { recursive: true });
-    // Durable before it is visible: the bytes reach the disk, then the rename publishes them.
-    const file = await open(stagingPath, 'r+');
-    try {
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(stagingPath, target);
+    // Durable before it is visible: the bytes reach the disk, then the link publishes them. A link, not
+    // a rename: it never replaces a file another attempt published (EEXIST), and is just as atomic.
+    const object = await stagedObject(key, stagingPath, expected.size);
+    await link(stagingPath, target).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+    await this.staging.sweep(key);
+    // Whoever published it, the key must now hold exactly the bytes this attempt hashed.
+    return checkPublished(key, object, await this.find(key));
   }
 
   async find(key: string): Promise<ArchivedObject | null> {
-    const target = this.pathOf(key);
     try {
-      const { size } = await stat(target);
-      return { size, sha256: await sha256Of(createReadStream(target)) };
+      return await digestOf(this.pathOf(key));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;
     }
   }
 
-  async read(key: string, range?: { start: number; end: number }): Promise<Readable | null> {
+  discardStaging(key: string): Promise<void> {
+    return this.staging.sweep(key);
+  }
+
+  async read(key: string, range?: { start: number; end: number }, size?: number): Promise<Readable | null> {
     // Opened first, so a missing file is known before any byte of an answer is sent.
     const file = await open(this.pathOf(key), 'r').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return null;
       throw error;
     });
-    return file ? file.createReadStream(range) : null;
+    if (!file) return null;
+    const actual = (await file.stat()).size;
+    if (size !== undefined && actual !== size) {
+      await file.close();
+      throw new ArchiveMismatch(`the archived ${key} is ${actual} bytes, not the ${size} of its entry`);
+    }
+    return file.createReadStream(range);
   }
 
   /** The finished file of a key. */
@@ -92,4 +128,3 @@ export class LocalArchiveStore implements ArchiveStore {
     return path.join(this.root, checkKey(key));
   }
 }
-

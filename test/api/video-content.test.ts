@@ -4,6 +4,8 @@
  * serving it after HeyGen's presigned URLs have expired (the simulator's live 3 seconds here).
  */
 import { createHash } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
 import type { ArchiveState } from '../../src/contract/session';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { eventually } from '../harness/wait';
@@ -88,4 +90,17 @@ test('what is not archived is a 409 that says why; a bad file name a 400; before
   expect(early.status).toBe(409);
   expect(((await early.json()) as ErrorBody).error.code).toBe('video_not_ready');
   expect((await fetch(`${api.url}/v1/sessions/${id}/video/content`)).status).toBe(401);
+});
+
+test('an archived file that no longer matches its entry is not served under the entry\'s ETag: a 409 that says so', async () => {
+  const id = await completedSession('100kb');
+  const entry = (await api.call<{ archive: ArchiveState }>('GET', `/v1/sessions/${id}/video`)).body.archive.entries.find((e) => e.file === 'video')!;
+  // What a second writer did to the file before the archive fenced its writers (issue 22, defect 13).
+  appendFileSync(path.join(api.sessions.configEnv.ARCHIVE_DIR!, entry.key), Buffer.alloc(131_072, 1));
+  const response = await download(`/v1/sessions/${id}/video/content`);
+  const body = response.status === 200 ? `${(await response.arrayBuffer()).byteLength} bytes` : JSON.stringify(await response.json());
+  console.log(`a file grown by 131072 bytes: ${response.status} (ETag ${response.headers.get('etag')}), ${body}`);
+  expect(response.status).toBe(409);
+  expect(response.headers.get('etag')).toBeNull();
+  expect(JSON.parse(body)).toMatchObject({ error: { code: 'video_not_archived', message: expect.stringContaining('does not match its archive entry'), details: { file: 'video' } } });
 });

@@ -40,9 +40,9 @@ test('the store: an upload visible only when complete, found again by its checks
   // 6 MiB: a multipart upload (parts of 5 MiB).
   const bytes = Buffer.alloc(6 * 1024 * 1024, 7);
   bytes.write('the start', 0);
-  const stagingPath = store.stagingPath(key);
+  const stagingPath = await store.stage(key, 1);
   writeFileSync(stagingPath, bytes);
-  await store.commit(key, stagingPath, { size: bytes.length, sha256: sha256(bytes), contentType: 'video/mp4' });
+  expect(await store.commit(key, stagingPath, { size: bytes.length, contentType: 'video/mp4' })).toEqual({ size: bytes.length, sha256: sha256(bytes) });
 
   expect(await store.find(key)).toEqual({ size: bytes.length, sha256: sha256(bytes) });
   const listed = await new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true }).send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'videos/' }));

@@ -28,7 +28,7 @@ import {
 } from '../../contract/api';
 import { byteRange } from '../../contract/byte-range';
 import type { ArchiveEntry } from '../../contract/session';
-import type { ArchiveStore } from '../../archive/store';
+import { ArchiveMismatch, type ArchiveStore } from '../../archive/store';
 import { sessionLinks } from '../../contract/session';
 import { newRequestId, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
@@ -72,7 +72,13 @@ async function sendArchivedFile(request: FastifyRequest, reply: FastifyReply, se
     throw new ApiError('range_not_satisfiable', `The range ${request.headers.range} is past the end of the file (${entry.size} bytes).`, { size: entry.size });
   }
   const [start, end] = range ?? [0, entry.size - 1];
-  const body = await store.read(entry.key, { start, end });
+  const body = await store.read(entry.key, { start, end }, entry.size).catch((error: unknown) => {
+    // Never the entry's ETag on other bytes.
+    if (error instanceof ArchiveMismatch) {
+      throw new ApiError('video_not_archived', `The archived ${entry.file} file does not match its archive entry (${error.message}).`, { file: entry.file });
+    }
+    throw error;
+  });
   if (!body) throw new ApiError('video_not_archived', `The archived ${entry.file} file is missing from storage (${entry.key}).`, { file: entry.file });
   reply
     .header('accept-ranges', 'bytes')
