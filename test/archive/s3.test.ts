@@ -5,11 +5,12 @@
  * API, which answers with a redirect to a short-lived presigned URL.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { S3ArchiveStore } from '../../src/archive';
+import { ArchiveMismatch } from '../../src/archive/store';
 import type { ArchiveState } from '../../src/contract/session';
 import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { startMoto, type RunningMoto } from '../harness/moto';
@@ -59,6 +60,26 @@ test('the store: an upload visible only when complete, found again by its checks
   const downloaded = await fetch(link);
   expect(downloaded.status).toBe(200);
   expect(sha256(Buffer.from(await downloaded.arrayBuffer()))).toBe(sha256(bytes));
+});
+
+test('the store: a late attempt with other bytes replaces nothing (If-None-Match), is refused with ArchiveMismatch, and its staging is cleaned', async () => {
+  const store = new S3ArchiveStore({ bucket: BUCKET, prefix: 'videos/', region: 'us-east-1', endpoint: moto.endpoint, stagingDir: staging });
+  const key = 'session-s3-late/video.mp4';
+  const fresh = Buffer.alloc(300 * 1024, 3);
+  const newer = await store.stage(key, 2);
+  writeFileSync(newer, fresh);
+  expect(await store.commit(key, newer, { size: fresh.length, contentType: 'video/mp4' })).toEqual({ size: fresh.length, sha256: sha256(fresh) });
+
+  // The stalled attempt's bytes: the file and 131,072 more.
+  const late = Buffer.concat([fresh, Buffer.alloc(131_072, 9)]);
+  const stale = await store.stage(key, 1);
+  writeFileSync(stale, late);
+  const refused = await store.commit(key, stale, { size: late.length, contentType: 'video/mp4' }).catch((error: unknown) => error);
+  const stored = Buffer.concat(await (await store.read(key))!.toArray());
+  console.log(`S3 late attempt: ${(refused as Error).name}; the object ${stored.length} bytes (the file ${fresh.length}); staging left ${readdirSync(staging).length}`);
+  expect(refused).toBeInstanceOf(ArchiveMismatch);
+  expect(sha256(stored)).toBe(sha256(fresh));
+  expect(readdirSync(staging)).toEqual([]);
 });
 
 describe('a session archived to S3', () => {
