@@ -16,6 +16,11 @@ import { loadSimulatorConfig } from './simulator/config';
 import { startEmbeddedTemporal, stopWhenServerDies } from './temporal/embedded';
 import { describeWorkerMetrics, describeWorkerVersion, installWorkerRuntime, runVideoAgentWorker } from './worker';
 
+/** The port of `host:port` or of a URL. */
+function portOf(address: string): number {
+  return Number(new URL(address.includes('://') ? address : `tcp://${address}`).port);
+}
+
 async function startEmbeddedSimulator(dataDir: string, logger: Logger): Promise<Awaited<ReturnType<typeof startSimulator>>> {
   // Kept under DATA_DIR like Temporal's state, so sessions resume against the same simulated HeyGen.
   const config = loadSimulatorConfig({ SIMULATOR_STATE_FILE: path.join(dataDir, 'simulator', 'state.json'), ...process.env });
@@ -34,6 +39,10 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
   let config: Config = baseConfig;
   const lines: string[] = [];
   let uiUrl: string | undefined;
+  // The ports of the parts this process runs: notifications never go there (NOTIFY_DENIED_PORTS), so a
+  // session cannot use the worker to reach the simulator's admin routes, Temporal or the API.
+  const ownPorts = new Set<number>([portOf(config.temporal.address), config.api.port]);
+  if (config.worker.metrics) ownPorts.add(config.worker.metrics.port);
 
   if (config.temporal.embedded) {
     const server = await startEmbeddedTemporal(config, logger);
@@ -42,6 +51,8 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
     lines.push(`  Temporal:        ${server.address} (namespace ${server.namespace}, data in ${server.dbFile})`);
     if (server.uiUrl) lines.push(`  Temporal Web UI: ${server.uiUrl}`);
     uiUrl = server.uiUrl ?? undefined;
+    for (const port of [portOf(server.address), server.httpPort, server.metricsPort]) ownPorts.add(port);
+    if (uiUrl) ownPorts.add(portOf(uiUrl));
   } else {
     lines.push(`  Temporal:        ${config.temporal.address} (namespace ${config.temporal.namespace}, external)`);
   }
@@ -49,6 +60,7 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
   if (config.heygen.simulator && !process.env.HEYGEN_BASE_URL) {
     const simulator = await startEmbeddedSimulator(config.dataDir, logger);
     lifecycle.onShutdown('HeyGen simulator', () => simulator.close());
+    ownPorts.add(portOf(simulator.url));
     // The embedded simulator calls back into our API, signed with its own secret, so a finished render
     // wakes its session at once. (Real HeyGen cannot reach a local address: set HEYGEN_WEBHOOK_URL to a
     // public one, and HEYGEN_WEBHOOK_SECRET, for that.)
@@ -77,8 +89,10 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
         `  Notify secret:   ${local.token.notifySecret} (verifies the notifications of sessions started with it)`
       : `  API token:       in ${local.file} (with its notify secret)`;
   }
-  // On one machine notifications usually go to a local receiver (`npx vao listen`): allowed unless said otherwise.
+  // On one machine notifications usually go to a local receiver (`npx vao listen`): allowed unless said
+  // otherwise, but never to the ports of this stack.
   const allowPrivate = process.env.NOTIFY_ALLOW_PRIVATE?.trim() ? config.notify.allowPrivate : true;
+  const deniedPorts = [...new Set([...config.notify.deniedPorts, ...ownPorts])].filter((port) => port > 0).sort((a, b) => a - b);
   // Review links: the API and the worker share one key, and links point at this API.
   const reviewLinks = {
     secret: config.api.reviewLinks.secret ?? (await localReviewLinkSecret(config.dataDir)),
@@ -86,8 +100,8 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
   };
   config = {
     ...config,
-    notify: { tokens: { tokens, tokensFile: undefined }, allowPrivate, reviewLinks },
-    api: { ...config.api, notifyAllowPrivate: allowPrivate, reviewLinks },
+    notify: { ...config.notify, tokens: { tokens, tokensFile: undefined }, allowPrivate, deniedPorts, reviewLinks },
+    api: { ...config.api, notifyAllowPrivate: allowPrivate, notifyDeniedPorts: deniedPorts, reviewLinks },
   };
 
   // One machine runs one build: it takes the new sessions, and the open sessions of earlier builds move
@@ -100,6 +114,7 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
 
   const { url } = await runApi(config, logger.child({ component: 'api' }), lifecycle, tokens);
   lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine, `  Review page:     ${url}/review (or a link: npx vao review-link <id>)`);
+  lines.push(`  Notifications:   to ${allowPrivate ? 'any address, loopback included' : 'public addresses only'}, never to this stack's ports (${deniedPorts.join(', ')})`);
   lines.push(
     '',
     'Try:',

@@ -7,6 +7,7 @@ import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './contract/si
 import { boolean, duration, httpUrl, ipAddress, loggingConfig, loggingEnv, nonEmpty, parseEnv, positiveInt } from './config/env';
 import { temporalConfig, temporalEnv } from './config/temporal';
 import { tokensEnv } from './config/tokens';
+import { notifyTargetEnv, notifyTargetSection } from './config/notify';
 import { reviewLinksEnv, reviewLinksSection } from './config/review-links';
 import { archiveEnv, archiveSection } from './config/archive';
 import { workerDeploymentEnv, workerDeploymentSection } from './config/worker-deployment';
@@ -52,7 +53,7 @@ export const workerEnv = {
   WORKER_METRICS_COUNT_INTERVAL: duration.default(30_000),
   // Only each token's notifySecret is used here: it signs the notifications of the sessions it started.
   ...tokensEnv,
-  NOTIFY_ALLOW_PRIVATE: boolean.default(false),
+  ...notifyTargetEnv,
   // Only to put a review link in each session.awaiting_review notification.
   ...reviewLinksEnv,
   ...archiveEnv,
@@ -93,8 +94,8 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>> & { 
     notify: {
       /** Where the signing secrets come from (API_TOKENS or API_TOKENS_FILE, read at start). */
       tokens: { tokens: env.API_TOKENS, tokensFile: env.API_TOKENS_FILE },
-      /** Whether notifications may go to loopback or private addresses (`npm start` allows them). */
-      allowPrivate: env.NOTIFY_ALLOW_PRIVATE,
+      /** Where notifications may go: private addresses (`npm start` allows them), ports never sent to. */
+      ...notifyTargetSection(env),
       /** With both set, a session.awaiting_review notification carries a review link. */
       reviewLinks: reviewLinksSection(env),
     },

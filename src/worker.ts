@@ -107,6 +107,7 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
     ...createNotifyActivities({
       secrets: notifySecrets(config),
       allowPrivate: config.notify.allowPrivate,
+      deniedPorts: config.notify.deniedPorts,
       reviewLinks: config.notify.reviewLinks,
       logger: logger.child({ component: 'notify' }),
     }),

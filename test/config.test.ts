@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       maxEventLoopDelayMs: 1_000,
       streamIntervalMs: 500,
       notifyAllowPrivate: false,
+      notifyDeniedPorts: [],
       reviewLinks: { secret: undefined, publicUrl: undefined },
       sessionTiming: undefined,
       archive: { kind: 'local', dir: path.resolve('.data', 'archive') },
@@ -102,6 +103,8 @@ describe('loadConfig', () => {
       API_DECISION_WAIT: '10s',
       API_MAX_EVENT_LOOP_DELAY: '250ms',
       HEYGEN_WEBHOOK_SECRET: 'whsec_real_secret',
+      NOTIFY_ALLOW_PRIVATE: 'true',
+      NOTIFY_DENIED_PORTS: '7233, 8233,7233',
       SESSION_TIMING: '{"pollInitial":"5s","maxThinking":"1h"}',
       DATA_DIR: '/var/lib/vao',
       LOG_LEVEL: 'debug',
@@ -141,15 +144,23 @@ describe('loadConfig', () => {
       decisionWaitMs: 10_000,
       maxEventLoopDelayMs: 250,
       streamIntervalMs: 500,
-      notifyAllowPrivate: false,
+      notifyAllowPrivate: true,
+      notifyDeniedPorts: [7233, 8233],
       reviewLinks: { secret: 'the review link secret, 32 characters or more', publicUrl: 'https://vao.example.com' },
       webhookSecret: 'whsec_real_secret',
       webhookUrl: 'https://vao.example.com/v1/webhooks/heygen',
       sessionTiming: expect.objectContaining({ pollInitial: 5_000, maxThinking: 3_600_000 }),
       archive: { kind: 'local', dir: '/var/lib/vao/archive' },
     });
+    expect(config.notify).toMatchObject({ allowPrivate: true, deniedPorts: [7233, 8233] });
     expect(config.logLevel).toBe('debug');
     expect(config.logFormat).toBe('json');
+  });
+
+  test('NOTIFY_DENIED_PORTS: a list of ports, anything else named', () => {
+    expect(loadConfig({}).notify.deniedPorts).toEqual([]);
+    expect(() => loadConfig({ NOTIFY_DENIED_PORTS: '7233,http' })).toThrow(/NOTIFY_DENIED_PORTS: expected a comma-separated list of port numbers between 1 and 65535.*got "7233,http"/);
+    expect(() => loadConfig({ NOTIFY_DENIED_PORTS: '70000' })).toThrow(/NOTIFY_DENIED_PORTS: expected a comma-separated list/);
   });
 
   test('the archive: a folder under DATA_DIR, ARCHIVE_DIR, an S3 bucket, or off; anything else named', () => {

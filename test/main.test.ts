@@ -191,6 +191,84 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
   expect(await second.exited).toEqual({ code: 0, signal: null });
 });
 
+test('npm start lets notifications reach a receiver of your own on loopback, never its own ports: the simulator keeps its state (issue 22, defect 9)', async () => {
+  const env = await embeddedEnv();
+  const run = startProcess(...tsNode(MAIN), env);
+  try {
+    await run.waitForLine(/is running/);
+    const api = `http://127.0.0.1:${env.PORT}`;
+    const token = /API token: +(vao_\S+)/.exec(run.output())![1]!;
+    // The banner names the ports refused: the parts' own, and the Temporal server's HTTP API and metrics.
+    const denied = /Notifications: +to any address, loopback included, never to this stack's ports \(([\d, ]+)\)/.exec(run.output())?.[1]?.split(', ').map(Number);
+    console.log(`denied ports: ${JSON.stringify(denied)}`);
+    expect(denied).toEqual(expect.arrayContaining([env.SIMULATOR_PORT, env.TEMPORAL_DEV_PORT, env.TEMPORAL_DEV_UI_PORT, env.WORKER_METRICS_PORT, env.PORT].map(Number)));
+    expect(denied).toHaveLength(7);
+    const create = (url: string, prompt = 'Tell me when done [[sim review=skip think=5s generate=5s]]') =>
+      fetch(`${api}/v1/sessions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt, autoApprove: true, notify: { url, events: ['session.completed'] } }),
+      });
+    const simulatorSessions = async () => ((await (await fetch(`http://127.0.0.1:${env.SIMULATOR_PORT}/__sim/stats`)).json()) as { sessions: unknown[] }).sessions.length;
+
+    // A receiver of the user's own on loopback still receives.
+    const received: string[] = [];
+    const receiver = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8'))).on('end', () => {
+        received.push(body);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      expect((await create(`http://127.0.0.1:${(receiver.address() as net.AddressInfo).port}/`)).status).toBe(201);
+      await eventually(() => received.length > 0, { timeoutMs: 30_000, what: "the user's receiver to be notified" });
+    } finally {
+      receiver.close();
+    }
+    const before = await simulatorSessions();
+
+    // The API refuses the stack's own ports at create, on loopback or any other spelling of it.
+    const ownPorts = { simulator: env.SIMULATOR_PORT, temporal: env.TEMPORAL_DEV_PORT, 'temporal web ui': env.TEMPORAL_DEV_UI_PORT, 'worker metrics': env.WORKER_METRICS_PORT, api: env.PORT };
+    const statuses: Record<string, number> = {};
+    for (const [part, port] of Object.entries(ownPorts)) statuses[part] = (await create(`http://127.0.0.1:${port}/__sim/reset`, 'Aimed at the stack [[sim think=1h]]')).status;
+    statuses['simulator as localhost'] = (await create(`http://localhost:${env.SIMULATOR_PORT}/__sim/reset`, 'Aimed at the stack [[sim think=1h]]')).status;
+    console.log(`creates notifying the stack's own ports: ${JSON.stringify(statuses)}`);
+
+    // A session that names the simulator's reset without the API (started on Temporal directly): the
+    // worker refuses it, and records that in its delivery log.
+    const { client, close } = await connectClient(`127.0.0.1:${env.TEMPORAL_DEV_PORT}`);
+    let notifications: { outcome: string; attempts: number; lastError: string | null }[];
+    try {
+      const session = await startVideoAgentSession(
+        client,
+        {
+          prompt: 'Notifies the simulator reset [[sim review=skip think=5s generate=5s]]',
+          autoApprove: true,
+          requestedBy: 'local',
+          notify: { url: `http://127.0.0.1:${env.SIMULATOR_PORT}/__sim/reset`, events: ['session.completed'] },
+          timing: { pollInitial: 20, pollMax: 100, videoPollInterval: 20 },
+        },
+        { taskQueue: env.TEMPORAL_TASK_QUEUE! },
+      );
+      expect((await session.result()).phase).toBe('completed');
+      notifications = (await session.query(stateQuery)).notifications;
+    } finally {
+      await close();
+    }
+    const after = await simulatorSessions();
+    console.log(`delivery log of the session notifying /__sim/reset: ${JSON.stringify(notifications)}; simulator sessions before ${before}, after ${after}`);
+    expect(statuses).toEqual(Object.fromEntries(Object.keys(statuses).map((part) => [part, 400])));
+    expect(notifications).toEqual([expect.objectContaining({ outcome: 'failed', attempts: 1, lastError: expect.stringMatching(new RegExp(`refused: port ${env.SIMULATOR_PORT} is one of this service's own`)) })]);
+    // The simulator kept its sessions: the one before, and the one just run.
+    expect(after).toBeGreaterThanOrEqual(before + 1);
+  } finally {
+    run.child.kill('SIGINT');
+    await run.exited;
+  }
+});
+
 test('npm start names the variable to change when the Temporal port is taken', async () => {
   const blocker = net.createServer();
   const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)));

@@ -34,6 +34,8 @@ export interface NotifyActivityDeps {
   /** Token name → its `whsec_...` secret. */
   secrets: ReadonlyMap<string, string>;
   allowPrivate: boolean;
+  /** Ports never sent to (this machine's own services: NOTIFY_DENIED_PORTS, filled by `npm start`). */
+  deniedPorts?: readonly number[];
   logger: Logger;
   timeoutMs?: number;
   /** How names are resolved (node's DNS lookup; tests give names their own answers). */
@@ -47,7 +49,7 @@ const CHECKPOINT_EVENTS = new Set(['session.awaiting_review', 'session.awaiting_
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-export function createNotifyActivities({ secrets, allowPrivate, logger, timeoutMs = 10_000, resolve = dnsLookup, reviewLinks }: NotifyActivityDeps) {
+export function createNotifyActivities({ secrets, allowPrivate, deniedPorts = [], logger, timeoutMs = 10_000, resolve = dnsLookup, reviewLinks }: NotifyActivityDeps) {
   const signer = reviewLinks?.secret && reviewLinks.publicUrl ? new ReviewLinkSigner(reviewLinks.secret) : undefined;
 
   /**
@@ -85,7 +87,8 @@ export function createNotifyActivities({ secrets, allowPrivate, logger, timeoutM
       if (!secret) {
         throw ApplicationFailure.nonRetryable(`no notifySecret is configured for the token ${attempt.signedBy}`, NOTIFY_FAILURE.refused);
       }
-      const problem = allowPrivate ? undefined : urlTargetProblem(attempt.url);
+      // Checked here as well as at create: an IP literal is never looked up, so safeLookup never sees it.
+      const problem = urlTargetProblem(attempt.url, { allowPrivate, deniedPorts });
       if (problem) throw ApplicationFailure.nonRetryable(`refused: ${problem}`, NOTIFY_FAILURE.refused);
 
       // Signed at each attempt: receivers refuse timestamps more than a few minutes old.

@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 import { SessionTimingOverridesSchema } from '../contract/session-schemas';
-import { boolean, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt } from '../config/env';
+import { duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt } from '../config/env';
 import { tokensEnv } from '../config/tokens';
+import { notifyTargetEnv, notifyTargetSection } from '../config/notify';
 import { reviewLinksEnv, reviewLinksSection } from '../config/review-links';
 import { archiveEnv, archiveSection } from '../config/archive';
 import { temporalConfig, temporalEnv } from '../config/temporal';
@@ -25,7 +26,7 @@ export const apiEnv = {
   API_CURSOR_SECRET: z.string().min(16, { error: 'expected a secret of at least 16 characters' }).optional(),
   HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
   HEYGEN_WEBHOOK_URL: httpUrl.optional(),
-  NOTIFY_ALLOW_PRIVATE: boolean.default(false),
+  ...notifyTargetEnv,
   ...reviewLinksEnv,
   ...archiveEnv,
   SESSION_TIMING: jsonText(SessionTimingOverridesSchema, 'expected a JSON object such as {"pollInitial":"5s","pollMax":"1m"}').optional(),
@@ -54,7 +55,9 @@ export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>> & { DATA_DI
     /** Read only to refuse a start where HeyGen would call back and nothing could verify it. */
     webhookUrl: env.HEYGEN_WEBHOOK_URL,
     /** Whether `notify` URLs may name loopback or private addresses (`npm start` allows them). */
-    notifyAllowPrivate: env.NOTIFY_ALLOW_PRIVATE,
+    notifyAllowPrivate: notifyTargetSection(env).allowPrivate,
+    /** Ports `notify` URLs may never name (`npm start` adds the ports of the parts it started). */
+    notifyDeniedPorts: notifyTargetSection(env).deniedPorts,
     /** Review links (`POST /v1/sessions/:id/review-links`, the review page). */
     reviewLinks: reviewLinksSection(env),
     /** Polling and limit overrides for the sessions the API starts (see docs/session-workflow.md). */

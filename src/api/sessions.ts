@@ -407,8 +407,8 @@ export class SessionsService {
   private checkNotify(principal: Principal, url: string): void {
     const invalid = (message: string) => new ApiError('invalid_request', `notify.url: ${message}`, [{ in: 'body', path: 'notify.url', message }]);
     if (!principal.signsNotifications) throw invalid(`the token ${principal.name} has no notifySecret to sign notifications with (set one in API_TOKENS)`);
-    const problem = this.config.api.notifyAllowPrivate ? undefined : urlTargetProblem(url);
-    if (problem) throw invalid(`refused: ${problem} (NOTIFY_ALLOW_PRIVATE=true allows it)`);
+    const problem = urlTargetProblem(url, { allowPrivate: this.config.api.notifyAllowPrivate, deniedPorts: this.config.api.notifyDeniedPorts });
+    if (problem) throw invalid(`refused: ${problem}`);
   }
 
   private pageToken(cursor: string, visibilityQuery: string): Buffer {

@@ -65,6 +65,9 @@ export interface DevServer {
   port: number;
   namespace: string;
   uiUrl?: string;
+  /** Its HTTP API and its metrics: chosen here rather than left random, so `npm start` knows every port it serves. */
+  httpPort: number;
+  metricsPort: number;
   dbFile?: string;
   /** Process group of the guard and the server. */
   pgid: number;
@@ -115,8 +118,9 @@ export function sharedDynamicConfig(file = SHARED_DYNAMIC_CONFIG_FILE): Record<s
   return values;
 }
 
-function buildArgs(options: DevServerOptions, port: number, uiPort: number | undefined, namespace: string): string[] {
-  const args = ['server', 'start-dev', '--ip', options.ip ?? '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+function buildArgs(options: DevServerOptions, ports: { port: number; httpPort: number; metricsPort: number }, uiPort: number | undefined, namespace: string): string[] {
+  const { port, httpPort, metricsPort } = ports;
+  const args = ['server', 'start-dev', '--ip', options.ip ?? '127.0.0.1', '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort), '--log-level', 'warn'];
   if (uiPort !== undefined) args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
   else args.push('--headless');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
@@ -237,7 +241,8 @@ async function startOnce(options: DevServerOptions, port: number, uiPort: number
     await mkdir(path.dirname(options.logFile), { recursive: true });
     logFile = createWriteStream(options.logFile, { flags: 'a' });
   }
-  const args = buildArgs(options, port, uiPort, namespace);
+  const [httpPort, metricsPort] = [await findFreePort(host), await findFreePort(host)];
+  const args = buildArgs(options, { port, httpPort, metricsPort }, uiPort, namespace);
   logger?.debug({ cli: options.cliPath, args }, 'starting the Temporal dev server');
   const { guard, exited, tail } = spawnGuarded(options.cliPath, args, stopGraceMs, logFile);
   const address = `${options.ip ?? '127.0.0.1'}:${port}`;
@@ -283,6 +288,8 @@ async function startOnce(options: DevServerOptions, port: number, uiPort: number
     port,
     namespace,
     uiUrl: uiPort === undefined ? undefined : `http://${options.ip ?? '127.0.0.1'}:${uiPort}`,
+    httpPort,
+    metricsPort,
     dbFile: options.dbFile,
     pgid: guard.pid!,
     stop,

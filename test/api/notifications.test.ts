@@ -197,6 +197,48 @@ describe('where notifications may go', () => {
     }
   });
 
+  // Issue 22, defect 2: reserved ranges the old list missed, and IPv6 forms that embed a reserved IPv4.
+  // Teredo's client address is stored inverted: 80ff:fffe is ~127.0.0.1.
+  const RESERVED_LITERALS = [
+    ['documentation (TEST-NET-1)', 'http://192.0.2.1/hooks'],
+    ['documentation (TEST-NET-2)', 'http://198.51.100.1/hooks'],
+    ['documentation (TEST-NET-3)', 'http://203.0.113.1/hooks'],
+    ['IPv4-compatible loopback', 'http://[::7f00:1]/hooks'],
+    ['IPv4-compatible loopback, dotted', 'http://[::127.0.0.1]/hooks'],
+    ['IPv4-translated loopback', 'http://[::ffff:0:7f00:1]/hooks'],
+    ['6to4 of loopback', 'http://[2002:7f00:1::1]/hooks'],
+    ['6to4 of the cloud metadata address', 'http://[2002:a9fe:a9fe::1]/hooks'],
+    ['site-local', 'http://[fec0::1]/hooks'],
+    ['IPv6 documentation', 'http://[2001:db8::1]/hooks'],
+    ['discard-only', 'http://[100::1]/hooks'],
+    ['Teredo of loopback', 'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hooks'],
+  ] as const;
+
+  test.each(RESERVED_LITERALS)('%s is refused by the API with a 400 naming notify.url (without NOTIFY_ALLOW_PRIVATE)', async (_name, url) => {
+    const config = loadApiConfig({ API_TOKENS: JSON.stringify(tokens), TEMPORAL_ADDRESS: '127.0.0.1:1', LOG_LEVEL: 'silent' });
+    const client = lazyClient(config);
+    const app = await buildApi({ config, logger: testLogger, client, tokens });
+    try {
+      const response = await app.inject({ method: 'POST', url: '/v1/sessions', headers: { authorization: `Bearer ${TOKENS.acme.token}` }, payload: { prompt: 'x', notify: { url } } });
+      console.log(`create notifying ${url}: ${response.statusCode} ${response.json().error?.message ?? ''}`);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.details).toEqual([expect.objectContaining({ path: 'notify.url' })]);
+    } finally {
+      await app.close();
+      await client.connection.close();
+    }
+  });
+
+  test.each(RESERVED_LITERALS)('%s is refused by the worker before it connects (an IP literal is never looked up)', async (_name, url) => {
+    const activities = createNotifyActivities({ secrets: new Map([['acme-tool', SECRET]]), allowPrivate: false, logger: testLogger, timeoutMs: 2_000 });
+    const outcome = await activities.deliverNotification({ url, id: 'evt-literal', body: '{}', signedBy: 'acme-tool' }).then(
+      (result) => ({ type: 'delivered', message: JSON.stringify(result), nonRetryable: false }),
+      (error: { type?: string; message: string; nonRetryable?: boolean }) => ({ type: error.type, message: error.message, nonRetryable: error.nonRetryable }),
+    );
+    console.log(`worker delivering to ${url}: ${outcome.type} (${outcome.message})`);
+    expect(outcome).toMatchObject({ type: 'NotificationRefused', nonRetryable: true, message: expect.stringMatching(/^refused: /) });
+  });
+
   test('a token without a notifySecret cannot ask for notifications', async () => {
     const response = await api.call<{ error: { message: string } }>('POST', '/v1/sessions', { token: 'globex', body: { prompt: 'x', notify: { url: receiver.url } } });
     expect(response.status).toBe(400);
