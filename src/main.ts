@@ -86,7 +86,7 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
   };
   config = {
     ...config,
-    notify: { tokens: { tokens, tokensFile: undefined }, allowPrivate, reviewLinks },
+    notify: { ...config.notify, tokens: { tokens, tokensFile: undefined }, allowPrivate, reviewLinks },
     api: { ...config.api, notifyAllowPrivate: allowPrivate, reviewLinks },
   };
 
