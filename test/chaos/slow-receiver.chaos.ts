@@ -21,6 +21,8 @@ const TRICKLE_MS = 3_000;
 /** Answers 200 at once, then one byte every 3 s for as long as the client listens. */
 class TricklingReceiver {
   requests = 0;
+  /** The most requests held open at once. */
+  maxOpen = 0;
   readonly open = new Set<ServerResponse>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private server!: Server;
@@ -32,6 +34,7 @@ class TricklingReceiver {
       request.on('end', () => {
         this.requests++;
         this.open.add(response);
+        this.maxOpen = Math.max(this.maxOpen, this.open.size);
         response.writeHead(200, { 'content-type': 'text/plain' });
         response.write('.');
         const timer = setInterval(() => response.write('.'), TRICKLE_MS);
@@ -111,10 +114,12 @@ test('a receiver trickling a byte every 3 s to 8 sessions does not slow another 
         `with ${ATTACKERS} sessions notifying a receiver trickling a byte every ${TRICKLE_MS / 1000} s: ` +
         `${during.map((t) => (t === undefined ? `not within ${limit} ms` : `${t} ms`)).join(', ')} ` +
         `(median ${Number.isFinite(attackMedian) ? `${attackMedian} ms` : 'never'}, ${(attackMedian / baseline).toFixed(2)}x); ` +
-        `receiver: ${receiver.requests} requests, ${receiver.open.size} held open now`,
+        `receiver: ${receiver.requests} requests, at most ${receiver.maxOpen} held open at once (the tenant's share: ${h.config.notify.maxPerTenant})`,
     );
     expect(reached).toHaveLength(during.length);
     expect(attackMedian / baseline).toBeLessThanOrEqual(2);
+    // The slow receiver held no more attempts at once than its tenant's share.
+    expect(receiver.maxOpen).toBeLessThanOrEqual(h.config.notify.maxPerTenant);
   } finally {
     await Promise.all(attackers.map((handle) => handle.terminate().catch(() => undefined)));
     await receiver.close();
