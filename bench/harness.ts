@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { buildApi } from '../src/api/app';
 import type { ApiToken } from '../src/api/tokens';
 import { createLogger, type Logger } from '../src/logging';
@@ -21,7 +21,7 @@ import { loadSimulatorConfig } from '../src/simulator/config';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { findFreePort, startDevServer } from '../src/temporal/dev-server';
 import { installTemporalRuntime } from '../src/temporal/runtime';
-import { createVideoAgentWorker } from '../src/worker';
+import { createVideoAgentWorker, type VideoAgentWorker } from '../src/worker';
 import { becomeCurrentIfFirst } from '../src/temporal/worker-deployment';
 
 export const BENCH_TOKEN: ApiToken = { name: 'bench', token: 'tok_bench_0123456789abcdef', scopes: ['admin'] };
@@ -89,7 +89,7 @@ export interface Stack {
   apiUrl: string;
   /** The API in this process; undefined when it runs as a process of its own (`apiProcess`). */
   api: FastifyInstance | undefined;
-  worker: Worker | undefined;
+  worker: VideoAgentWorker | undefined;
   /** POST/GET to the API with the bench token. */
   call: <T>(method: string, path: string, body?: unknown) => Promise<{ status: number; body: T }>;
   close: () => Promise<void>;

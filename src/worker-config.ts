@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_SIMULATOR_API_KEY, DEFAULT_SIMULATOR_PORT } from './contract/simulator';
+import { NOTIFY_ACTIVITY_TIMEOUT_MS } from './contract/notifications';
 import { boolean, duration, httpUrl, ipAddress, loggingConfig, loggingEnv, nonEmpty, parseEnv, positiveInt } from './config/env';
 import { temporalConfig, temporalEnv } from './config/temporal';
 import { tokensEnv } from './config/tokens';
@@ -21,6 +22,15 @@ import { workerDeploymentEnv, workerDeploymentSection } from './config/worker-de
  * See README, "Worker memory".
  */
 const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
+/**
+ * Notification attempts one worker process runs at once, on the notifications task queue (slots apart from
+ * the sessions' own), and of those at most this many for one tenant: a slow receiver holds at most its
+ * tenant's share, for at most NOTIFY_TIMEOUT per attempt.
+ */
+const DEFAULT_NOTIFY_MAX_CONCURRENT = 10;
+const DEFAULT_NOTIFY_MAX_PER_TENANT = 2;
+const MAX_NOTIFY_TIMEOUT_MS = NOTIFY_ACTIVITY_TIMEOUT_MS - 5_000;
 
 /** Prometheus' conventional port for an application's own exporter (the OpenTelemetry SDKs' default). */
 const DEFAULT_METRICS_PORT = 9464;
@@ -54,6 +64,14 @@ export const workerEnv = {
   // Only each token's notifySecret is used here: it signs the notifications of the sessions it started.
   ...tokensEnv,
   ...notifyTargetEnv,
+  // Notifications run on a task queue of their own, served by a worker of their own (src/worker.ts).
+  NOTIFY_MAX_CONCURRENT: positiveInt.max(1_000, { error: 'expected at most 1000' }).default(DEFAULT_NOTIFY_MAX_CONCURRENT),
+  NOTIFY_MAX_PER_TENANT: positiveInt.max(1_000, { error: 'expected at most 1000' }).default(DEFAULT_NOTIFY_MAX_PER_TENANT),
+  NOTIFY_TIMEOUT: duration
+    .refine((ms) => ms >= 1_000 && ms <= MAX_NOTIFY_TIMEOUT_MS, {
+      error: `expected a duration from 1s to ${MAX_NOTIFY_TIMEOUT_MS / 1000}s (an attempt must end before its activity's ${NOTIFY_ACTIVITY_TIMEOUT_MS / 1000} s timeout)`,
+    })
+    .default(10_000),
   // Only to put a review link in each session.awaiting_review notification.
   ...reviewLinksEnv,
   ...archiveEnv,
@@ -96,6 +114,11 @@ export function workerSections(env: z.output<z.ZodObject<typeof workerEnv>> & { 
       tokens: { tokens: env.API_TOKENS, tokensFile: env.API_TOKENS_FILE },
       /** Where notifications may go: private addresses (`npm start` allows them), ports never sent to. */
       ...notifyTargetSection(env),
+      /** Attempts in flight at once: the notifications worker's slots, and one tenant's share of them. */
+      maxConcurrent: env.NOTIFY_MAX_CONCURRENT,
+      maxPerTenant: Math.min(env.NOTIFY_MAX_PER_TENANT, env.NOTIFY_MAX_CONCURRENT),
+      /** The hard deadline of one attempt: connect, send, the answer and its body together. */
+      timeoutMs: env.NOTIFY_TIMEOUT,
       /** With both set, a session.awaiting_review notification carries a review link. */
       reviewLinks: reviewLinksSection(env),
     },

@@ -19,7 +19,9 @@ import {
   heygenAccountId,
   heygenRequestRecorder,
 } from './activities';
+import { NotificationGate } from './activities/notify-gate';
 import { createArchiveStore } from './archive';
+import { notificationTaskQueue } from './contract/notifications';
 import { readApiTokens } from './config/tokens';
 import { loadWorkerConfig, type WorkerConfig as Config } from './worker-config';
 import { HeyGenClient } from './heygen/client';
@@ -89,9 +91,53 @@ function notifySecrets(config: Config): Map<string, string> {
   return new Map(readApiTokens(config.notify.tokens).flatMap((token) => (token.notifySecret ? [[token.name, token.notifySecret] as const] : [])));
 }
 
-export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): Promise<Worker> {
+/**
+ * The process's two Temporal workers as one: the sessions' (workflows and their activities) and the
+ * notifications' (deliveries only, on a task queue of their own, with NOTIFY_MAX_CONCURRENT slots), so a
+ * slow receiver can hold notification slots but never a session's.
+ */
+export class VideoAgentWorker {
+  constructor(
+    readonly sessions: Worker,
+    readonly notifications: Worker,
+  ) {}
+
+  /** Runs both until both stop; either failing stops the other. */
+  async run(): Promise<void> {
+    const runs = [this.sessions.run(), this.notifications.run()];
+    try {
+      await Promise.all(runs);
+    } catch (error) {
+      this.shutdown();
+      await Promise.allSettled(runs);
+      throw error;
+    }
+  }
+
+  /** The sessions worker's state (the notifications worker follows it). */
+  getState(): ReturnType<Worker['getState']> {
+    return this.sessions.getState();
+  }
+
+  shutdown(): void {
+    for (const worker of [this.sessions, this.notifications]) if (worker.getState() === 'RUNNING') worker.shutdown();
+  }
+}
+
+export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): Promise<VideoAgentWorker> {
   const { config, logger } = options;
   const heygen = options.heygen ?? heygenClientFromConfig(config, logger);
+  const taskQueue = options.taskQueue ?? config.temporal.taskQueue;
+  const notifyActivities = createNotifyActivities({
+    secrets: notifySecrets(config),
+    allowPrivate: config.notify.allowPrivate,
+    deniedPorts: config.notify.deniedPorts,
+    reviewLinks: config.notify.reviewLinks,
+    timeoutMs: config.notify.timeoutMs,
+    // One gate for both workers: sessions of earlier builds still deliver on the sessions' queue.
+    gate: new NotificationGate(config.notify.maxConcurrent, config.notify.maxPerTenant),
+    logger: logger.child({ component: 'notify' }),
+  });
   const activities = {
     ...createHeyGenActivities({
       heygen,
@@ -104,35 +150,42 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
       settings: config.heygen.governor,
       logger: logger.child({ component: 'governor' }),
     }),
-    ...createNotifyActivities({
-      secrets: notifySecrets(config),
-      allowPrivate: config.notify.allowPrivate,
-      deniedPorts: config.notify.deniedPorts,
-      reviewLinks: config.notify.reviewLinks,
-      logger: logger.child({ component: 'notify' }),
-    }),
+    ...notifyActivities,
     ...createArchiveActivities({
       heygen,
       store: createArchiveStore(config.archive),
       logger: logger.child({ component: 'archive' }),
     }),
   };
-  return Worker.create({
+  const identity = `video-agent-worker@${os.hostname()}:${process.pid}`;
+  const sessions = await Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
-    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    taskQueue,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : config.worker.workflowBundle
         ? { workflowBundle: { codePath: config.worker.workflowBundle } }
         : { workflowsPath: require.resolve('./workflows') }),
     activities,
-    identity: `video-agent-worker@${os.hostname()}:${process.pid}`,
+    identity,
     shutdownGraceTime: config.worker.shutdownGraceMs,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     ...workerDeploymentOptions(config),
   });
+  const notifications = await Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: notificationTaskQueue(taskQueue),
+    activities: notifyActivities,
+    identity,
+    // An attempt ends within NOTIFY_TIMEOUT, so a graceful stop waits no longer than that for one.
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+    maxConcurrentActivityTaskExecutions: config.notify.maxConcurrent,
+    ...workerDeploymentOptions(config),
+  });
+  return new VideoAgentWorker(sessions, notifications);
 }
 
 /**
@@ -156,7 +209,7 @@ function workerDeploymentOptions(config: Config): Pick<WorkerOptions, 'workerDep
  * becomes current if it is the deployment's first, or always with `makeCurrent` (`npm start`: one machine,
  * one build).
  */
-export async function runVideoAgentWorker(config: Config, logger: Logger, lifecycle: Lifecycle, options: { makeCurrent?: boolean } = {}): Promise<Worker> {
+export async function runVideoAgentWorker(config: Config, logger: Logger, lifecycle: Lifecycle, options: { makeCurrent?: boolean } = {}): Promise<VideoAgentWorker> {
   const connection = await connectWorker(config);
   const worker = await createVideoAgentWorker({ config, logger, connection });
   const running = worker.run();
@@ -197,6 +250,7 @@ export async function runVideoAgentWorker(config: Config, logger: Logger, lifecy
   logger.info(
     {
       taskQueue: config.temporal.taskQueue,
+      notifications: `${notificationTaskQueue(config.temporal.taskQueue)}: ${config.notify.maxConcurrent} at once, ${config.notify.maxPerTenant} per tenant, ${config.notify.timeoutMs / 1000} s each`,
       namespace: config.temporal.namespace,
       heygen: config.heygen.simulator ? `simulator at ${config.heygen.baseUrl}` : config.heygen.baseUrl,
       metrics: describeWorkerMetrics(config),

@@ -218,6 +218,10 @@ describe('loadConfig', () => {
     ['HEYGEN_WEBHOOK_URL', 'vao.example.com/hook', /http\(s\) URL/],
     ['WORKER_SHUTDOWN_GRACE', 'a while', /duration with a unit \(ms, s, m, h or d\), such as 500ms, 30s/],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0', /whole number above 0/],
+    ['NOTIFY_MAX_CONCURRENT', '0', /whole number above 0/],
+    ['NOTIFY_MAX_PER_TENANT', 'two', /whole number above 0/],
+    ['NOTIFY_TIMEOUT', '10', /a bare number has no unit/],
+    ['NOTIFY_TIMEOUT', '1m', /from 1s to 25s \(an attempt must end before its activity's 30 s timeout\)/],
     ['HEYGEN_MAX_CONCURRENT', '-1', /whole number \(0 turns the governor off\)/],
     ['HEYGEN_MAX_CONCURRENT', 'ten', /whole number/],
     ['HEYGEN_HOLD_SLOT_IN_REVIEW', 'sometimes', /true or false/],
@@ -240,6 +244,12 @@ describe('loadConfig', () => {
     expect(problems[0]!.variable).toBe(variable);
     expect(problems[0]!.problem).toMatch(expected);
     expect(problems[0]!.problem).toContain(JSON.stringify(value));
+  });
+
+  test('notifications: their own slots, a share per tenant and a deadline per attempt, with defaults', () => {
+    expect(loadWorkerConfig({}).notify).toMatchObject({ maxConcurrent: 10, maxPerTenant: 2, timeoutMs: 10_000 });
+    // A tenant's share is never more than the whole.
+    expect(loadWorkerConfig({ NOTIFY_MAX_CONCURRENT: '3', NOTIFY_MAX_PER_TENANT: '5', NOTIFY_TIMEOUT: '20s' }).notify).toMatchObject({ maxConcurrent: 3, maxPerTenant: 3, timeoutMs: 20_000 });
   });
 
   test('review links: a short secret is refused without echoing it; a public URL must be http(s)', () => {

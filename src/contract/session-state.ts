@@ -12,7 +12,8 @@ export const NotificationDeliverySchema = z.object({
   id: z.string(),
   event: z.enum(NOTIFY_EVENTS),
   createdAt: z.string(),
-  outcome: z.enum(['pending', 'delivered', 'failed']),
+  /** `superseded`: dropped unsent once a newer notification of the session waited, or the session ended (docs/api.md). */
+  outcome: z.enum(['pending', 'delivered', 'failed', 'superseded']),
   attempts: z.number().int(),
   /** The receiver's last HTTP status (null: no answer). */
   lastStatus: z.number().int().nullable(),

@@ -74,6 +74,14 @@ export const WORKFLOW_SHAPES = {
     since: '2026-12 (issue 21)',
     fixtures: 'session-video-webhook-dropped.json (recorded on the time-skipping server by test/fast/webhook-race.test.ts)',
   },
+  notifyInOrder: {
+    patchId: 'notify-in-order',
+    oldShape: "each notification retried on its own, on the sessions' task queue, for notifyRetryWindow even after the session ended",
+    newShape: 'one notification at a time in sequence order on the notifications task queue; an older one is superseded once a newer one waits, and retries stop when the session ends (its last event gets an hour)',
+    oldShapeEvidence: { kind: 'activity', activity: 'deliverNotification' },
+    since: '2026-12 (issue 22)',
+    fixtures: 'session-notified-unordered.json, session-notify-retried-unordered.json and polled-with-timers/session-notify-retried.json',
+  },
 } as const satisfies Record<string, WorkflowShape>;
 
 export type WorkflowShapeName = keyof typeof WORKFLOW_SHAPES;

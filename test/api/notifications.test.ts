@@ -38,6 +38,8 @@ interface Received {
 class Receiver {
   readonly received: Received[] = [];
   plan: number[] = [];
+  /** Decides the status from the body when set (before `plan`); undefined falls through to the plan. */
+  answer: ((body: string) => number | undefined) | undefined;
   private server!: Server;
   url = '';
 
@@ -46,7 +48,8 @@ class Receiver {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        const status = this.plan.shift() ?? 200;
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = this.answer?.(text) ?? this.plan.shift() ?? 200;
         this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), status });
         response.writeHead(status).end();
       });
@@ -172,6 +175,42 @@ test('a dead receiver never slows the session: it completes, the video is there,
   const final = await notificationsOf(id);
   console.log(`dead receiver: ${JSON.stringify(final.notifications.map((d) => [d.event, d.outcome, d.attempts, d.lastError]))}`);
   expect(final.notifications.every((d) => d.outcome === 'failed' && d.attempts >= 2 && /ECONNREFUSED/.test(d.lastError ?? ''))).toBe(true);
+});
+
+test('order: an older notification still failing is superseded by a newer one, never sent after it; retries stop when the session ends', async () => {
+  // The receiver refuses the storyboard's notification until it has the session's last one.
+  let stoppedSeen = false;
+  receiver.answer = (body) => {
+    const type = (JSON.parse(body) as Body).type;
+    if (type === 'session.stopped') stoppedSeen = true;
+    return type === 'session.awaiting_review' && !stoppedSeen ? 503 : undefined;
+  };
+  try {
+    const id = await create('Order me [[sim think=50s generate=1h]]', { notify: { url: receiver.url } });
+    await waitForApiPhase(api, id, 'reviewing');
+    await eventually(() => forSession(id).some((r) => r.status === 503), { what: 'a refused awaiting_review attempt' });
+    expect((await api.call('POST', `/v1/sessions/${id}/stop`, { body: {} })).status).toBe(202);
+    const handle = api.sessions.client.workflow.getHandle(id);
+    await eventually(async () => (await handle.describe()).status.name !== 'RUNNING', { timeoutMs: 30_000, what: 'the workflow to close' });
+    const arrivals = forSession(id).map((r) => {
+      const webhookId = String(r.headers['webhook-id']);
+      const parsed = JSON.parse(r.body) as Body & { sequence?: number };
+      return { seq: Number(webhookId.slice(webhookId.lastIndexOf('-') + 1)), sequence: parsed.sequence, type: parsed.type, status: r.status };
+    });
+    const final = await notificationsOf(id);
+    console.log(`order: receiver got ${arrivals.map((a) => `${a.type.replace('session.', '')}#${a.seq}=${a.status}`).join(', ')}; log ${JSON.stringify(final.notifications.map((d) => [d.event, d.outcome, d.attempts]))}`);
+    // Sequence numbers only grow at the receiver (a retry repeats the same one), and each body says its own.
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]!.seq).toBeGreaterThanOrEqual(arrivals[i - 1]!.seq);
+    expect(arrivals.map((a) => a.sequence)).toEqual(arrivals.map((a) => a.seq));
+    expect(final.notifications.map((d) => [d.event, d.outcome])).toEqual([
+      ['session.awaiting_review', 'superseded'],
+      ['session.stopped', 'delivered'],
+    ]);
+    expect(final.notifications[0]!.lastError).toMatch(/not attempted again: a newer notification of the session was waiting/);
+    await recordHistory(handle, 'notify-superseded');
+  } finally {
+    receiver.answer = undefined;
+  }
 });
 
 describe('where notifications may go', () => {

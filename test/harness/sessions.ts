@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/service-config';
 import type { HeyGenClient } from '../../src/heygen/client';
 import { startVideoAgentSession, type SessionHandle } from '../../src/temporal/sessions';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
-import { createVideoAgentWorker } from '../../src/worker';
+import { createVideoAgentWorker, type VideoAgentWorker } from '../../src/worker';
 import type { Phase, SessionInput, SessionState } from '../../src/contract/session';
 import { stateQuery } from '../../src/contract/session';
 import { startTestSimulator, type TestSimulator } from './simulator';
@@ -42,7 +42,7 @@ export interface SessionHarness {
   /** The simulator's record of the HeyGen session(s) a workflow created. */
   heygenSessions: (workflowId: string) => Promise<Awaited<ReturnType<TestSimulator['stats']>>['sessions']>;
   /** Starts another worker on the same queue (e.g. after killing one). */
-  startWorker: (overrides?: Partial<Config['heygen']>, taskQueue?: string, heygen?: HeyGenClient) => Promise<{ worker: Worker; stop: () => Promise<void> }>;
+  startWorker: (overrides?: Partial<Config['heygen']>, taskQueue?: string, heygen?: HeyGenClient) => Promise<{ worker: VideoAgentWorker; stop: () => Promise<void> }>;
   close: () => Promise<void>;
 }
 

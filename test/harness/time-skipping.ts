@@ -17,6 +17,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { CreateSessionInput, FollowInput, FollowResult, SendMessageInput, SessionSnapshot, VideoDetails } from '../../src/activities';
 import { HEYGEN_FAILURE } from '../../src/contract/failures';
+import { notificationTaskQueue } from '../../src/contract/notifications';
 import { SEARCH_ATTRIBUTES, VideoAgentStatus } from '../../src/contract/search-attributes';
 import { stateQuery, type SessionInput, type SessionState } from '../../src/contract/session';
 import { TOOLS_DIR } from '../../src/paths';
@@ -246,7 +247,9 @@ export async function startFastHarness(): Promise<FastHarness> {
     taskQueue,
     withWorker: async (activities, fn) => {
       const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
-      return worker.runUntil(fn);
+      // Notifications run on a task queue of their own, as in production (src/worker.ts).
+      const notifications = await Worker.create({ connection: env.nativeConnection, taskQueue: notificationTaskQueue(taskQueue), activities });
+      return notifications.runUntil(() => worker.runUntil(fn));
     },
     start: (input, workflowId = uniqueId('session')) => env.client.workflow.start('videoAgentSession', { taskQueue, workflowId, args: [input] }),
     state,
@@ -265,6 +268,7 @@ export async function startFastHarness(): Promise<FastHarness> {
     historyWhere: (handle, check, what) => eventually(async () => check((await handle.fetchHistory()).events ?? []), { what, timeoutMs: WAIT_MS, intervalMs: 20 }),
     withGatedWorkers: async (activities, fn) => {
       const activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
+      const notifications = await Worker.create({ connection: env.nativeConnection, taskQueue: notificationTaskQueue(taskQueue), activities });
       let stopWorkflows: (() => Promise<void>) | undefined;
       const gate: WorkflowTaskGate = {
         pause: async () => {
@@ -285,7 +289,7 @@ export async function startFastHarness(): Promise<FastHarness> {
       };
       await gate.resume();
       try {
-        return await activityWorker.runUntil(() => fn(gate));
+        return await notifications.runUntil(() => activityWorker.runUntil(() => fn(gate)));
       } finally {
         await gate.pause();
       }

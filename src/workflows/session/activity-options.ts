@@ -5,6 +5,7 @@
 import * as wf from '@temporalio/workflow';
 import type { ArchiveActivities, GovernorActivities, HeyGenActivities, NotifyActivities } from '../../activities';
 import { HEYGEN_FAILURE } from '../../contract/failures';
+import { NOTIFY_ACTIVITY_TIMEOUT_MS, NOTIFY_HEARTBEAT_TIMEOUT_MS, notificationTaskQueue } from '../../contract/notifications';
 import type { Timing } from '../../contract/session';
 
 export type HeyGenCallKind = 'read' | 'write';
@@ -57,6 +58,14 @@ export function createSessionActivities(timing: Timing) {
     governor: wf.proxyActivities<GovernorActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1s', maximumInterval: '30s' } }),
     // One attempt per call: the workflow retries, so the delivery log shows every attempt.
     notifier: wf.proxyActivities<NotifyActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 } }),
+    // Since `notify-in-order`: on the notifications' own task queue (slots apart from the session's), and
+    // heartbeating, so a timeout or the end of the workflow reaches the attempt and stops it.
+    notifierApart: wf.proxyActivities<NotifyActivities>({
+      taskQueue: notificationTaskQueue(wf.workflowInfo().taskQueue),
+      startToCloseTimeout: NOTIFY_ACTIVITY_TIMEOUT_MS,
+      heartbeatTimeout: NOTIFY_HEARTBEAT_TIMEOUT_MS,
+      retry: { maximumAttempts: 1 },
+    }),
     // A download heartbeats its progress; a retry (another worker, or after a crash) resumes it.
     archiver: wf.proxyActivities<ArchiveActivities>({
       startToCloseTimeout: '1 hour',

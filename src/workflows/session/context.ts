@@ -4,6 +4,7 @@
  * continue-as-new is listed in {@link CarriedState}, and everything else lives for one run only.
  */
 import * as wf from '@temporalio/workflow';
+import type { NotificationDelivery } from '../../contract/session-state';
 import { summarizePrompt, type Action, type ParsedSessionInput, type SessionFile, type SessionInput, type SessionState, type Timing } from '../../contract/session';
 import { createSessionActivities, type SessionActivities } from './activity-options';
 
@@ -139,6 +140,12 @@ export class SessionRun {
   archiveRetryBy: string | null = null;
   /** Notifications being delivered, by id: the body (carried across continue-as-new) and the retry loop. */
   readonly deliveries = new Map<string, { body: string; done: Promise<void> }>();
+  /** Since `notify-in-order`: notifications not yet settled, oldest first, delivered one at a time by the courier. */
+  readonly outbox: { delivery: NotificationDelivery; body: string; sequence: number }[] = [];
+  /** The loop that delivers the outbox, while it runs. */
+  courier: Promise<void> | undefined;
+  /** When the session ended (its notifications settle from then on), or null. */
+  notifyEndedAt: number | null = null;
 
   constructor(
     readonly rawInput: SessionInput,

@@ -49,6 +49,15 @@ export function keepsWebhookAtVideoRead(): boolean {
   return wf.patched(WORKFLOW_SHAPES.videoWebhookKept.patchId);
 }
 
+/**
+ * Since `notify-in-order`: notifications go one at a time, in sequence order, on their own task queue, and
+ * stop when the session ends. Asked only by sessions that notify, at their first notification (or when a
+ * run resumes the previous run's deliveries); the old shape retried each on its own for its whole window.
+ */
+export function notifiesInOrder(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.notifyInOrder.patchId);
+}
+
 /** What the follow step lends the old loop: how a read is taken in and acted on, and the phase's deadline. */
 export interface FollowHooks {
   /** Folds a read into the state; true when HeyGen replied to our last message. */
