@@ -57,6 +57,7 @@ describe('loadConfig', () => {
       decisionWaitMs: 5_000,
       maxEventLoopDelayMs: 1_000,
       streamIntervalMs: 500,
+      streams: { perToken: 20, max: 500 },
       notifyAllowPrivate: false,
       reviewLinks: { secret: undefined, publicUrl: undefined },
       sessionTiming: undefined,
@@ -101,6 +102,8 @@ describe('loadConfig', () => {
       API_TEMPORAL_TIMEOUT: '4s',
       API_DECISION_WAIT: '10s',
       API_MAX_EVENT_LOOP_DELAY: '250ms',
+      API_STREAMS_PER_TOKEN: '5',
+      API_STREAMS_MAX: '50',
       HEYGEN_WEBHOOK_SECRET: 'whsec_real_secret',
       SESSION_TIMING: '{"pollInitial":"5s","maxThinking":"1h"}',
       DATA_DIR: '/var/lib/vao',
@@ -141,6 +144,7 @@ describe('loadConfig', () => {
       decisionWaitMs: 10_000,
       maxEventLoopDelayMs: 250,
       streamIntervalMs: 500,
+      streams: { perToken: 5, max: 50 },
       notifyAllowPrivate: false,
       reviewLinks: { secret: 'the review link secret, 32 characters or more', publicUrl: 'https://vao.example.com' },
       webhookSecret: 'whsec_real_secret',
@@ -212,6 +216,7 @@ describe('loadConfig', () => {
     ['HEYGEN_HOLD_SLOT_IN_REVIEW', 'sometimes', /true or false/],
     ['HEYGEN_SLOT_RECLAIM_INTERVAL', 'often', /duration with a unit \(ms, s, m, h or d\), such as 500ms, 30s/],
     ['API_RATE_LIMIT', 'lots', /whole number above 0/],
+    ['API_STREAMS_MAX', 'many', /whole number above 0/],
     ['API_QUERY_TIMEOUT', 'briefly', /duration with a unit \(ms, s, m, h or d\), such as 500ms, 30s/],
     ['API_QUERY_TIMEOUT', '3000', /a bare number has no unit \(write 3000ms or 3000s\)/],
     ['WORKER_SHUTDOWN_GRACE', '30', /a bare number has no unit/],
@@ -229,6 +234,10 @@ describe('loadConfig', () => {
     expect(problems[0]!.variable).toBe(variable);
     expect(problems[0]!.problem).toMatch(expected);
     expect(problems[0]!.problem).toContain(JSON.stringify(value));
+  });
+
+  test('API_STREAMS_PER_TOKEN must be a whole number above 0 (its name says TOKEN, so its value is not echoed)', () => {
+    expect(problemsOf({ API_STREAMS_PER_TOKEN: '0' })).toEqual([{ variable: 'API_STREAMS_PER_TOKEN', problem: 'expected a whole number above 0' }]);
   });
 
   test('review links: a short secret is refused without echoing it; a public URL must be http(s)', () => {

@@ -204,6 +204,7 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     sessions,
     verifier,
     streamIntervalMs: config.api.streamIntervalMs,
+    streamCaps: config.api.streams,
     publicUrl: config.api.reviewLinks.publicUrl,
     archive: createArchiveStore(config.api.archive),
   });
