@@ -205,6 +205,7 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     verifier,
     streamIntervalMs: config.api.streamIntervalMs,
     streamCaps: config.api.streams,
+    metrics,
     publicUrl: config.api.reviewLinks.publicUrl,
     archive: createArchiveStore(config.api.archive),
   });

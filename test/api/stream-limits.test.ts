@@ -5,6 +5,7 @@
  * link ends when the link expires, with a last event saying why.
  */
 import { startApiHarness, waitForApiPhase, TOKENS, type ApiHarness } from '../harness/api';
+import { parseExposition, valueOf } from '../harness/metrics';
 import { countTemporalReads, openStream, type OpenedStream } from '../harness/streams';
 import { eventually } from '../harness/wait';
 
@@ -28,6 +29,11 @@ const parkedSession = async () => {
   expect(status).toBe(201);
   await waitForApiPhase(api, body.id, 'reviewing');
   return body.id;
+};
+/** The API's own account of its streams, from GET /metrics. */
+const streamMetrics = async () => {
+  const exposition = parseExposition((await api.call<string>('GET', '/metrics', { token: null })).body);
+  return { open: valueOf(exposition, 'vao_event_streams_open'), sessions: valueOf(exposition, 'vao_event_stream_sessions'), reads: valueOf(exposition, 'vao_event_stream_reads_total') };
 };
 const eventsUrl = (id: string) => `${api.url}/v1/sessions/${id}/events`;
 const openMany = (id: string, bearer: string, count: number) => Promise.all(Array.from({ length: count }, () => openStream(eventsUrl(id), bearer)));
@@ -96,13 +102,16 @@ test('N streams on one session read Temporal as one stream does; the reads stop 
     expect(byStatus(many)).toEqual({ 200: PER_TOKEN - 1 });
     await eventually(() => many.every((s) => s.events.length > 0), { what: 'every stream to start' });
     const readsOfMany = await readsOver(20);
-    console.log(`Temporal reads in 20 intervals: 1 stream ${readsOfOne}, ${PER_TOKEN} streams on the same session ${readsOfMany}`);
+    const watching = await streamMetrics();
+    console.log(`Temporal reads in 20 intervals: 1 stream ${readsOfOne}, ${PER_TOKEN} streams on the same session ${readsOfMany}; /metrics: ${JSON.stringify(watching)}`);
+    expect(watching).toMatchObject({ open: PER_TOKEN, sessions: 1 });
     expect(readsOfOne).toBeGreaterThan(0);
     // The same reads, within a generous margin for a loaded machine (one reader each: 20 times as many).
     expect(readsOfMany).toBeLessThanOrEqual(2 * readsOfOne + 2);
     await closeAll([...one, ...many]);
     // Nothing reads the session once nobody watches it.
     await eventually(async () => (await readsOver(5)) === 0, { what: 'the reads to stop' });
+    expect(await streamMetrics()).toMatchObject({ open: 0, sessions: 0 });
   } finally {
     reads.restore();
   }

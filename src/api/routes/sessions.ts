@@ -10,6 +10,7 @@ import { streamSessionEvents, type Refusal } from '../session-events';
 import { SessionFeeds } from '../session-feeds';
 import { StreamLimits, type StreamCaps } from '../stream-limits';
 import { rateLimitKey } from '../rate-limit-store';
+import type { ApiMetrics } from '../metrics';
 import { ApiError, notFound } from '../errors';
 import {
   ApproveBodySchema,
@@ -108,9 +109,10 @@ export const sessionRoutes: FastifyPluginAsync<{
   verifier: TokenVerifier;
   streamIntervalMs: number;
   streamCaps: StreamCaps;
+  metrics: ApiMetrics;
   publicUrl: string | undefined;
   archive: ArchiveStore | null;
-}> = async (app, { sessions, verifier, streamIntervalMs, streamCaps, publicUrl, archive }) => {
+}> = async (app, { sessions, verifier, streamIntervalMs, streamCaps, metrics, publicUrl, archive }) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const scope = (name: Parameters<typeof requireScope>[1]) => requireScope(verifier, name);
   /** For the routes a review link may use too (on its own session only). */
@@ -172,6 +174,7 @@ export const sessionRoutes: FastifyPluginAsync<{
   const streams = new Set<ServerResponse>();
   const feeds = new SessionFeeds(streamIntervalMs);
   const streamLimits = new StreamLimits(streamCaps);
+  metrics.followStreams({ open: () => streamLimits.open, sessions: () => feeds.stats.sessions, reads: () => feeds.stats.reads });
   // On shutdown each stream is told so and ends, before the server closes its connections.
   app.addHook('preClose', async () => {
     for (const stream of streams) stream.end('event: shutdown\ndata: {}\n\n');
