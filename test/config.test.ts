@@ -57,6 +57,7 @@ describe('loadConfig', () => {
       decisionWaitMs: 5_000,
       maxEventLoopDelayMs: 1_000,
       streamIntervalMs: 500,
+      streams: { perToken: 20, max: 500 },
       notifyAllowPrivate: false,
       notifyDeniedPorts: [],
       reviewLinks: { secret: undefined, publicUrl: undefined },
@@ -102,6 +103,8 @@ describe('loadConfig', () => {
       API_TEMPORAL_TIMEOUT: '4s',
       API_DECISION_WAIT: '10s',
       API_MAX_EVENT_LOOP_DELAY: '250ms',
+      API_STREAMS_PER_TOKEN: '5',
+      API_STREAMS_MAX: '50',
       HEYGEN_WEBHOOK_SECRET: 'whsec_real_secret',
       NOTIFY_ALLOW_PRIVATE: 'true',
       NOTIFY_DENIED_PORTS: '7233, 8233,7233',
@@ -144,6 +147,7 @@ describe('loadConfig', () => {
       decisionWaitMs: 10_000,
       maxEventLoopDelayMs: 250,
       streamIntervalMs: 500,
+      streams: { perToken: 5, max: 50 },
       notifyAllowPrivate: true,
       notifyDeniedPorts: [7233, 8233],
       reviewLinks: { secret: 'the review link secret, 32 characters or more', publicUrl: 'https://vao.example.com' },
@@ -227,6 +231,7 @@ describe('loadConfig', () => {
     ['HEYGEN_HOLD_SLOT_IN_REVIEW', 'sometimes', /true or false/],
     ['HEYGEN_SLOT_RECLAIM_INTERVAL', 'often', /duration with a unit \(ms, s, m, h or d\), such as 500ms, 30s/],
     ['API_RATE_LIMIT', 'lots', /whole number above 0/],
+    ['API_STREAMS_MAX', 'many', /whole number above 0/],
     ['API_QUERY_TIMEOUT', 'briefly', /duration with a unit \(ms, s, m, h or d\), such as 500ms, 30s/],
     ['API_QUERY_TIMEOUT', '3000', /a bare number has no unit \(write 3000ms or 3000s\)/],
     ['WORKER_SHUTDOWN_GRACE', '30', /a bare number has no unit/],
@@ -250,6 +255,10 @@ describe('loadConfig', () => {
     expect(loadWorkerConfig({}).notify).toMatchObject({ maxConcurrent: 10, maxPerTenant: 2, timeoutMs: 10_000 });
     // A tenant's share is never more than the whole.
     expect(loadWorkerConfig({ NOTIFY_MAX_CONCURRENT: '3', NOTIFY_MAX_PER_TENANT: '5', NOTIFY_TIMEOUT: '20s' }).notify).toMatchObject({ maxConcurrent: 3, maxPerTenant: 3, timeoutMs: 20_000 });
+  });
+
+  test('API_STREAMS_PER_TOKEN must be a whole number above 0 (its name says TOKEN, so its value is not echoed)', () => {
+    expect(problemsOf({ API_STREAMS_PER_TOKEN: '0' })).toEqual([{ variable: 'API_STREAMS_PER_TOKEN', problem: 'expected a whole number above 0' }]);
   });
 
   test('review links: a short secret is refused without echoing it; a public URL must be http(s)', () => {

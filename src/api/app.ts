@@ -204,6 +204,8 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     sessions,
     verifier,
     streamIntervalMs: config.api.streamIntervalMs,
+    streamCaps: config.api.streams,
+    metrics,
     publicUrl: config.api.reviewLinks.publicUrl,
     archive: createArchiveStore(config.api.archive),
   });

@@ -29,6 +29,21 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * The principal of a presented credential, if it may act with `scope`: 401 when it is missing or no
+ * longer valid (with the reason, for a review link), 403 when it lacks the scope or is a review link
+ * where links are not allowed. Requests are checked here, and open streams again before each event.
+ */
+export function authorize(verifier: TokenVerifier, token: string | undefined, scope: Scope, options: { reviewLinks?: boolean } = {}): Principal {
+  const principal = token === undefined ? undefined : verifier.verify(token);
+  if (!principal) throw new ApiError('unauthorized', (token && verifier.refusal(token)) ?? UNAUTHORIZED_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
+  if (principal.session !== null && !options.reviewLinks) {
+    throw new ApiError('forbidden', "A review link opens only its session's review: reading it, following it, approving and requesting changes.");
+  }
+  if (!hasScope(principal, scope)) throw new ApiError('forbidden', `This token lacks the ${scope} scope.`);
+  return principal;
+}
+
+/**
  * An onRequest hook that requires a valid token with `scope` (or, where `reviewLinks` allows, a review
  * link for the session in the URL) and sets `request.principal`. Route hooks
  * run after the app's (the rate limit counts the request first) and before the body is read, checked
@@ -36,13 +51,6 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  */
 export function requireScope(verifier: TokenVerifier, scope: Scope, options: { reviewLinks?: boolean } = {}) {
   return async (request: FastifyRequest): Promise<void> => {
-    const token = bearerToken(request);
-    const principal = token === undefined ? undefined : verifier.verify(token);
-    if (!principal) throw new ApiError('unauthorized', (token && verifier.refusal(token)) ?? UNAUTHORIZED_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
-    if (principal.session !== null && !options.reviewLinks) {
-      throw new ApiError('forbidden', "A review link opens only its session's review: reading it, following it, approving and requesting changes.");
-    }
-    if (!hasScope(principal, scope)) throw new ApiError('forbidden', `This token lacks the ${scope} scope.`);
-    request.principal = principal;
+    request.principal = authorize(verifier, bearerToken(request), scope, options);
   };
 }

@@ -23,6 +23,8 @@ export const apiEnv = {
   API_DECISION_WAIT: duration.default(5_000),
   API_MAX_EVENT_LOOP_DELAY: duration.default(1_000),
   API_STREAM_INTERVAL: duration.default(500),
+  API_STREAMS_PER_TOKEN: positiveInt.default(20),
+  API_STREAMS_MAX: positiveInt.default(500),
   API_CURSOR_SECRET: z.string().min(16, { error: 'expected a secret of at least 16 characters' }).optional(),
   HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
   HEYGEN_WEBHOOK_URL: httpUrl.optional(),
@@ -48,6 +50,8 @@ export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>> & { DATA_DI
     maxEventLoopDelayMs: env.API_MAX_EVENT_LOOP_DELAY,
     /** How often a live event stream reads its session's state. */
     streamIntervalMs: env.API_STREAM_INTERVAL,
+    /** Live event streams open at once: per token (a review link counts as its own) and per process. */
+    streams: { perToken: env.API_STREAMS_PER_TOKEN, max: env.API_STREAMS_MAX },
     /** Signs listing cursors; shared by instances behind one address so a cursor works on any of them. */
     cursorSecret: env.API_CURSOR_SECRET,
     /** Verifies `Heygen-Signature`. Never defaulted: `npm start` passes its embedded simulator's own. */

@@ -19,6 +19,7 @@ export const ERROR_STATUS = {
   headers_too_large: 431,
   idempotency_key_reused: 422,
   rate_limited: 429,
+  too_many_streams: 429,
   internal_error: 500,
   heygen_rejected: 502,
   temporal_error: 502,

@@ -3,10 +3,19 @@
  * default metrics. Each app has its own registry (several can live in one process, as in tests).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the live event streams report, read at each scrape. */
+export interface StreamStats {
+  open: () => number;
+  sessions: () => number;
+  reads: () => number;
+}
 
 export interface ApiMetrics {
   observe: (request: FastifyRequest, reply: FastifyReply) => void;
+  /** Exposes the live streams' numbers (one source per app: the session routes'). */
+  followStreams: (stats: StreamStats) => void;
   render: () => Promise<string>;
   contentType: string;
 }
@@ -27,7 +36,36 @@ export function createMetrics(): ApiMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  let streams: StreamStats | undefined;
+  new Gauge({
+    name: 'vao_event_streams_open',
+    help: 'Live event streams open on this API instance.',
+    registers: [registry],
+    collect() {
+      this.set(streams?.open() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'vao_event_stream_sessions',
+    help: 'Sessions this API instance reads for its live event streams (one reader each, however many streams watch).',
+    registers: [registry],
+    collect() {
+      this.set(streams?.sessions() ?? 0);
+    },
+  });
+  new Counter({
+    name: 'vao_event_stream_reads_total',
+    help: "Reads of sessions' state for live event streams.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(streams?.reads() ?? 0);
+    },
+  });
   return {
+    followStreams(stats) {
+      streams = stats;
+    },
     observe(request, reply) {
       // The route pattern, not the URL: ids would explode the label set.
       const route = request.routeOptions.url ?? 'unmatched';

@@ -1,11 +1,12 @@
 /**
  * A session's live stream (`GET /v1/sessions/:id/events`): what changed between two reads of its state,
  * as events, one per change in the order a reader would want them (`changesBetween`, pure, so the
- * stream's contract is tested without a server), and the loop that reads and writes them.
+ * stream's contract is tested without a server), and the writer that turns the session's shared reads
+ * (session-feeds.ts) into one stream's events, re-authorising it before each.
  */
 import type { ServerResponse } from 'node:http';
 import { FINAL_PHASES, type SessionState } from '../contract/session';
-import { ApiError } from './errors';
+import type { SessionFeeds, StateReader } from './session-feeds';
 
 /** A comment this often keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
@@ -47,41 +48,64 @@ export function changesBetween(before: SessionState | undefined, after: SessionS
   return events;
 }
 
+/** Why a stream may no longer be read: the refusal a request with its credential would get now. */
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
+export interface StreamSource {
+  id: string;
+  first: SessionState;
+  /** Reads the session again (see SessionFeeds): used if no other stream of this session is reading it. */
+  next: StateReader;
+  feeds: SessionFeeds;
+  /** Checks the stream's credential again, as a request's would be checked: undefined while it still may read. */
+  reauthorise: () => Refusal | undefined;
+}
+
 /**
- * Writes a session's events to an open response until the session ends, the reader goes away, or the
- * session is gone; `next` reads the state again (undefined while no worker answers).
+ * Writes a session's events to an open response until the session ends, the reader goes away, the
+ * session is gone, or the stream's credential stops allowing it (a last `revoked` event says why).
+ * Settles when the response has closed.
  */
-export async function streamSessionEvents(stream: ServerResponse, first: SessionState, next: () => Promise<SessionState | undefined>, intervalMs: number): Promise<void> {
+export function streamSessionEvents(stream: ServerResponse, { id, first, next, feeds, reauthorise }: StreamSource): Promise<void> {
   stream.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  let closed = false;
-  stream.on('close', () => (closed = true));
   let sequence = 0;
   let lastWrite = Date.now();
   const send = (events: SessionEvent[]) => {
     for (const { event, data } of events) stream.write(`id: ${++sequence}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     lastWrite = Date.now();
   };
+  const closed = new Promise<void>((resolve) => stream.once('close', resolve));
 
-  let previous = first;
   send(changesBetween(undefined, first));
-  while (!closed && !isFinal(previous)) {
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    if (closed) break;
-    let current: SessionState | undefined;
-    try {
-      current = await next();
-    } catch (error) {
-      // Gone (its history passed retention): nothing more will come. Anything else: try again.
-      if (error instanceof ApiError && error.code === 'not_found') break;
+  if (isFinal(first)) {
+    stream.end();
+    return closed;
+  }
+  let previous = first;
+  const finish = (last?: string) => {
+    unwatch();
+    if (!stream.writableEnded) stream.end(last);
+  };
+  // Each read is checked against the credential first: nothing more is written for one that lapsed.
+  const unwatch = feeds.watch(id, next, (update) => {
+    if (stream.writableEnded || stream.destroyed) return;
+    const refusal = reauthorise();
+    if (refusal) return finish(`id: ${++sequence}\nevent: revoked\ndata: ${JSON.stringify(refusal)}\n\n`);
+    if (update.kind === 'gone') return finish();
+    if (update.kind === 'state') {
+      const events = changesBetween(previous, update.state);
+      previous = update.state;
+      if (events.length) send(events);
+      if (isFinal(previous)) return finish();
     }
-    if (!current) continue;
-    const events = changesBetween(previous, current);
-    if (events.length) send(events);
-    else if (Date.now() - lastWrite > KEEPALIVE_MS) {
+    if (Date.now() - lastWrite > KEEPALIVE_MS) {
       stream.write(': still here\n\n');
       lastWrite = Date.now();
     }
-    previous = current;
-  }
-  if (!closed) stream.end();
+  });
+  void closed.then(unwatch);
+  return closed;
 }

@@ -134,10 +134,14 @@ export class SessionsService {
    * A session's state for a live stream: the first read checks the caller may see it (404 otherwise),
    * then `next` reads again each time (undefined while no worker answers).
    */
-  async follow(principal: Principal, id: string): Promise<{ first: SessionState; next: () => Promise<SessionState | undefined> }> {
+  async follow(
+    principal: Principal,
+    id: string,
+  ): Promise<{ first: SessionState; next: () => Promise<SessionState | undefined>; opensFor: (principal: Principal) => boolean }> {
     const { handle, description } = await this.owned(principal, id);
     const first = await this.readState(handle, description);
-    return { first, next: () => this.tryReadState(handle) };
+    const tenant = tenantOf(description);
+    return { first, next: () => this.tryReadState(handle), opensFor: (later) => opens(later, id, tenant) };
   }
 
   /**
@@ -437,8 +441,7 @@ export class SessionsService {
     refuseOtherSessionsLink(principal, id);
     const handle = this.client.workflow.getHandle<VideoAgentSessionWorkflow>(id);
     const description = await this.call(() => handle.describe());
-    const tenant = description.typedSearchAttributes.get(VideoAgentTenant) ?? null;
-    if (description.type !== SESSION_WORKFLOW_TYPE || (principal.session === null && !canSee(principal, tenant))) throw notFound();
+    if (description.type !== SESSION_WORKFLOW_TYPE || !opens(principal, id, tenantOf(description))) throw notFound();
     return { handle, description };
   }
 
@@ -495,6 +498,13 @@ export class SessionsService {
   async settle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
   }
+}
+
+const tenantOf = (description: WorkflowExecutionDescription) => description.typedSearchAttributes.get(VideoAgentTenant) ?? null;
+
+/** Whether the principal may open session `id` of `tenant`: a link its own session, a token its tenant's. */
+function opens(principal: Principal, id: string, tenant: string | null): boolean {
+  return principal.session === null ? canSee(principal, tenant) : principal.session === id;
 }
 
 /** A review link opens the one session it was minted for (by someone who could see it), no other. */

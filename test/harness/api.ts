@@ -2,6 +2,7 @@
  * The HTTP API over real HTTP, on the run's Temporal server, with a session harness (simulator and
  * worker) behind it and a set of tokens covering the auth matrix.
  */
+import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../src/api/app';
 import type { ApiToken } from '../../src/api/tokens';
@@ -31,6 +32,8 @@ export interface ApiResponse<T = Record<string, unknown>> {
 export interface ApiHarness {
   sessions: SessionHarness;
   app: FastifyInstance;
+  /** The API's own Temporal client (a test may count the calls it makes). */
+  client: Client;
   url: string;
   config: Config;
   call: <T = Record<string, unknown>>(
@@ -101,6 +104,7 @@ async function startApi(sessions: SessionHarness, env: Record<string, string>): 
   return {
     sessions,
     app,
+    client,
     url,
     config,
     call,

@@ -5,9 +5,13 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requireScope } from '../auth';
-import { streamSessionEvents } from '../session-events';
-import { ApiError } from '../errors';
+import { authorize, bearerToken, requireScope } from '../auth';
+import { streamSessionEvents, type Refusal } from '../session-events';
+import { SessionFeeds } from '../session-feeds';
+import { StreamLimits, type StreamCaps } from '../stream-limits';
+import { rateLimitKey } from '../rate-limit-store';
+import type { ApiMetrics } from '../metrics';
+import { ApiError, notFound } from '../errors';
 import {
   ApproveBodySchema,
   CapacityResponseSchema,
@@ -56,6 +60,22 @@ function principal(request: FastifyRequest): Principal {
 }
 
 /**
+ * What a request with the stream's credential would be told now, if it would be refused: the same
+ * checks as on opening (auth.ts, then whether it may see the session), so whatever revokes a token or a
+ * link ends its streams too.
+ */
+function refusalNow(check: () => boolean): Refusal | undefined {
+  try {
+    if (check()) return undefined;
+    const gone = notFound();
+    return { code: gone.code, message: gone.message };
+  } catch (error) {
+    if (error instanceof ApiError) return { code: error.code, message: error.message };
+    throw error;
+  }
+}
+
+/**
  * Sends an archived file as a download: `Range` honoured (one range, 416 past the end), its SHA-256 as
  * the ETag. 409 video_not_archived when this instance cannot reach it.
  */
@@ -94,9 +114,11 @@ export const sessionRoutes: FastifyPluginAsync<{
   sessions: SessionsService;
   verifier: TokenVerifier;
   streamIntervalMs: number;
+  streamCaps: StreamCaps;
+  metrics: ApiMetrics;
   publicUrl: string | undefined;
   archive: ArchiveStore | null;
-}> = async (app, { sessions, verifier, streamIntervalMs, publicUrl, archive }) => {
+}> = async (app, { sessions, verifier, streamIntervalMs, streamCaps, metrics, publicUrl, archive }) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const scope = (name: Parameters<typeof requireScope>[1]) => requireScope(verifier, name);
   /** For the routes a review link may use too (on its own session only). */
@@ -156,9 +178,13 @@ export const sessionRoutes: FastifyPluginAsync<{
   );
 
   const streams = new Set<ServerResponse>();
+  const feeds = new SessionFeeds(streamIntervalMs);
+  const streamLimits = new StreamLimits(streamCaps);
+  metrics.followStreams({ open: () => streamLimits.open, sessions: () => feeds.stats.sessions, reads: () => feeds.stats.reads });
   // On shutdown each stream is told so and ends, before the server closes its connections.
   app.addHook('preClose', async () => {
     for (const stream of streams) stream.end('event: shutdown\ndata: {}\n\n');
+    feeds.close();
   });
 
   routes.get(
@@ -171,19 +197,27 @@ export const sessionRoutes: FastifyPluginAsync<{
         tags: ['sessions'],
         summary: 'Follow a session live (Server-Sent Events)',
         description:
-          'text/event-stream: `snapshot` (the whole state) at once, then one event per change: `message`, `review`, `queue`, `progress`, `video`, `phase`; `end` when the session has ended, and the stream closes. `shutdown` if the API stops first: reconnect.',
+          'text/event-stream: `snapshot` (the whole state) at once, then one event per change: `message`, `review`, `queue`, `progress`, `video`, `phase`; `end` when the session has ended, and the stream closes. `revoked` `{code, message}` when the credential no longer allows the stream (checked again before each read is passed on: an expired review link ends it), then it closes. `shutdown` if the API stops first: reconnect. Open streams are capped per token and per instance: one more is 429 too_many_streams with Retry-After.',
         security,
         params: SessionParamsSchema,
         response: { 200: z.string().meta({ description: 'An event stream.' }), ...errors(...COMMON_ERRORS) },
       },
     },
     async (request, reply) => {
-      // Everything that can fail with a status (auth, 404, no worker) fails before the stream starts.
-      const { first, next } = await sessions.follow(principal(request), request.params.id);
-      reply.hijack();
-      streams.add(reply.raw);
-      reply.raw.on('close', () => streams.delete(reply.raw));
-      await streamSessionEvents(reply.raw, first, next, streamIntervalMs);
+      // A place is taken before anything is read, so refused streams cost Temporal nothing.
+      const credential = bearerToken(request);
+      const release = streamLimits.take(rateLimitKey(request, verifier, credential));
+      try {
+        // Everything that can fail with a status (auth, 404, no worker) fails before the stream starts.
+        const { first, next, opensFor } = await sessions.follow(principal(request), request.params.id);
+        reply.hijack();
+        streams.add(reply.raw);
+        reply.raw.once('close', () => streams.delete(reply.raw));
+        const reauthorise = () => refusalNow(() => opensFor(authorize(verifier, credential, 'sessions:read', { reviewLinks: true })));
+        await streamSessionEvents(reply.raw, { id: request.params.id, first, next, feeds, reauthorise });
+      } finally {
+        release();
+      }
     },
   );
 
