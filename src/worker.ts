@@ -107,7 +107,7 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
     ...createNotifyActivities({
       secrets: notifySecrets(config),
       allowPrivate: config.notify.allowPrivate,
-      reviewLinks: config.notify.reviewLinks,
+      reviewLinks: { ...config.notify.reviewLinks, tokens: readApiTokens(config.notify.tokens) },
       logger: logger.child({ component: 'notify' }),
     }),
     ...createArchiveActivities({

@@ -142,16 +142,23 @@ export class SessionsService {
 
   /**
    * A signed, expiring link to the review page of one session, for someone without a token. What is sent
-   * with it is recorded as `link:<name>`; it stops working when it expires, when the token that minted it
-   * is removed, or when REVIEW_LINK_SECRET changes.
+   * with it is recorded as `link:<name>`; it stops working when it expires, when it is revoked, when the
+   * token that minted it changes (its value, tenant or scopes) or is removed, or when REVIEW_LINK_SECRET
+   * changes.
    */
-  async reviewLink(principal: Principal, id: string, options: { name?: string; expiresIn?: number }, publicUrl: string): Promise<{ url: string; name: string; expiresAt: string }> {
+  async reviewLink(
+    principal: Principal,
+    id: string,
+    options: { name?: string; expiresIn?: number },
+    publicUrl: string,
+  ): Promise<{ id: string; url: string; name: string; expiresAt: string }> {
+    if (!principal.minter) throw new ApiError('forbidden', 'Only an API token makes review links.');
     await this.owned(principal, id);
     const name = options.name ?? principal.name;
     const expiresAt = new Date(Date.now() + (options.expiresIn ?? DEFAULT_REVIEW_LINK_MS));
-    const credential = this.links.mint({ sessionId: id, name, mintedBy: principal.name, expiresAt });
-    this.logger.info({ id, by: principal.name, reviewer: name, expiresAt }, 'review link made');
-    return { url: reviewLinkUrl(publicUrl, id, credential), name: `link:${name}`, expiresAt: expiresAt.toISOString() };
+    const link = this.links.mint({ sessionId: id, name, expiresAt }, principal.minter);
+    this.logger.info({ id, by: principal.name, reviewer: name, link: link.id, expiresAt }, 'review link made');
+    return { id: link.id, url: reviewLinkUrl(publicUrl, id, link.credential), name: `link:${name}`, expiresAt: expiresAt.toISOString() };
   }
 
   async list(

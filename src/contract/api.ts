@@ -84,6 +84,7 @@ export const ReviewLinkBodySchema = z
   .refine((body) => body.expiresIn === undefined || body.expiresIn <= REVIEW_LINK_MAX_MS, { error: 'expected at most 30d', path: ['expiresIn'] });
 
 export const ReviewLinkResponseSchema = z.object({
+  id: z.string().meta({ description: 'Names the link to revoke it alone (`DELETE /v1/sessions/:id/review-links/:linkId`).' }),
   url: z.string().meta({ description: 'The review page, with the credential in the fragment (never sent to a server by browsers).' }),
   name: z.string().meta({ description: 'Recorded as `by` on what is sent with the link.' }),
   expiresAt: z.string(),

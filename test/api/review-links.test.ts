@@ -3,12 +3,13 @@
  * reading and deciding, record their own name on what they send, and are refused when expired,
  * tampered with, used on another session, or used for anything else.
  */
-import { startApiHarness, waitForApiPhase, type ApiHarness } from '../harness/api';
+import { startApiBeside, startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { eventually } from '../harness/wait';
 
 let api: ApiHarness;
+const LINK_ENV = { REVIEW_LINK_SECRET: 'the review link secret of this test run', API_PUBLIC_URL: 'https://vao.example.test/' };
 beforeAll(async () => {
-  api = await startApiHarness({ env: { REVIEW_LINK_SECRET: 'the review link secret of this test run', API_PUBLIC_URL: 'https://vao.example.test/' } });
+  api = await startApiHarness({ env: LINK_ENV });
 });
 afterAll(async () => {
   await api?.close();
@@ -102,4 +103,38 @@ test('expired, tampered and forged links are refused with a reason; minting need
   expect(bad.status).toBe(400);
   expect(JSON.stringify(bad.body)).toMatch(/expiresIn/);
   expect((await mint(id, { expiresIn: '10' })).status).toBe(400);
+});
+
+test("a link dies with its minter's rights: the token rotated, moved to another tenant or cut in scope revokes it (issue 22, defect 3)", async () => {
+  const id = await parkedSession();
+  const link = credentialOf((await mint(id, { name: 'Later' })).body);
+  // The API restarted with the minting token (acme-tool) changed, one way at a time and all at once.
+  const changes: Record<string, Partial<(typeof TOKENS)['acme']>> = {
+    unchanged: {},
+    rotated: { token: 'tok_acme_tool_rotated_9a8b7c6d5e4f' },
+    movedTenant: { tenant: 'elsewhere' },
+    cutToRead: { scopes: ['sessions:read'] },
+    allThree: { token: 'tok_acme_tool_rotated_9a8b7c6d5e4f', tenant: 'elsewhere', scopes: ['sessions:read'] },
+  };
+  const seen: Record<string, [number, number]> = {};
+  const refusals = new Set<string | undefined>();
+  for (const [what, change] of Object.entries(changes)) {
+    const tokens = Object.values({ ...TOKENS, acme: { ...TOKENS.acme, ...change } });
+    const restarted = await startApiBeside(api, { ...LINK_ENV, API_TOKENS: JSON.stringify(tokens) });
+    try {
+      const read = await restarted.call<{ error?: { message: string } }>('GET', `/v1/sessions/${id}`, { token: link });
+      // Unchanged: an empty message is refused (400) once the credential has passed, so nothing reaches the
+      // session; changed: a real change request, as the tester sent.
+      const message = what === 'unchanged' ? '' : 'Warmer colours';
+      const decide = await restarted.call('POST', `/v1/sessions/${id}/messages`, { token: link, body: { message } });
+      seen[what] = [read.status, decide.status];
+      if (what !== 'unchanged') refusals.add(read.body.error?.message);
+    } finally {
+      await restarted.close();
+    }
+  }
+  console.log(`link after its minter changed, [GET, POST messages]: ${JSON.stringify(seen)}`);
+  expect(seen).toEqual({ unchanged: [200, 400], rotated: [401, 401], movedTenant: [401, 401], cutToRead: [401, 401], allThree: [401, 401] });
+  expect([...refusals]).toEqual(['This review link was revoked: the token that made it has changed or no longer exists.']);
+  expect((await api.call<{ actions: unknown[] }>('GET', `/v1/sessions/${id}`)).body.actions).toEqual([]);
 });
