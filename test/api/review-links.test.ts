@@ -4,6 +4,7 @@
  * tampered with, used on another session, or used for anything else.
  */
 import { startApiBeside, startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
+import { recordHistory } from '../harness/sessions';
 import { eventually } from '../harness/wait';
 
 let api: ApiHarness;
@@ -15,7 +16,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-type Link = { url: string; name: string; expiresAt: string };
+type Link = { id: string; url: string; name: string; expiresAt: string };
 const parkedSession = async (token: 'acme' | 'globex' = 'acme') => {
   // A revision lasts until the test ends it (finishPhase): an early decision meets it still under way.
   const { status, body } = await api.call<{ id: string }>('POST', '/v1/sessions', { token, body: { prompt: 'Review me [[sim think=1s revise=1000h]]' } });
@@ -137,4 +138,42 @@ test("a link dies with its minter's rights: the token rotated, moved to another 
   expect(seen).toEqual({ unchanged: [200, 400], rotated: [401, 401], movedTenant: [401, 401], cutToRead: [401, 401], allThree: [401, 401] });
   expect([...refusals]).toEqual(['This review link was revoked: the token that made it has changed or no longer exists.']);
   expect((await api.call<{ actions: unknown[] }>('GET', `/v1/sessions/${id}`)).body.actions).toEqual([]);
+});
+
+test('a link revoked by its id is refused at once by every API instance, a new stream included; other links go on (issue 22, defect 3)', async () => {
+  const id = await parkedSession();
+  const doomed = (await mint(id, { name: 'Doomed' })).body;
+  const kept = (await mint(id, { name: 'Kept' })).body;
+  expect(doomed.id).toMatch(/^rl_[A-Za-z0-9_-]{22}$/);
+  // Another instance, which has read the session with the link already (its caches are warm).
+  const beside = await startApiBeside(api, LINK_ENV);
+  try {
+    expect((await beside.call('GET', `/v1/sessions/${id}`, { token: credentialOf(doomed) })).status).toBe(200);
+    const revoked = await api.call('DELETE', `/v1/sessions/${id}/review-links/${doomed.id}`);
+    console.log(`revoke: ${revoked.status} ${JSON.stringify(revoked.body)}`);
+    expect([revoked.status, revoked.body]).toEqual([200, { sessionId: id, linkId: doomed.id, status: 'revoked' }]);
+    const after = {
+      read: await beside.call<{ error: { message: string } }>('GET', `/v1/sessions/${id}`, { token: credentialOf(doomed) }),
+      decide: await beside.call<{ error: { message: string } }>('POST', `/v1/sessions/${id}/messages`, { token: credentialOf(doomed), body: { message: 'Warmer colours' } }),
+      readHere: await api.call<{ error: { message: string } }>('GET', `/v1/sessions/${id}`, { token: credentialOf(doomed) }),
+      stream: await fetch(`${beside.url}/v1/sessions/${id}/events`, { headers: { authorization: `Bearer ${credentialOf(doomed)}` } }),
+      kept: await beside.call<{ error: { message: string } }>('GET', `/v1/sessions/${id}`, { token: credentialOf(kept) }),
+    };
+    await after.stream.body?.cancel();
+    console.log(`after the revocation: ${JSON.stringify(Object.fromEntries(Object.entries(after).map(([what, r]) => [what, r.status])))}`);
+    expect([after.read.status, after.decide.status, after.readHere.status, after.stream.status, after.kept.status]).toEqual([401, 401, 401, 401, 200]);
+    expect(after.read.body.error.message).toBe('This review link was revoked; ask for a new one.');
+    expect((await api.call<{ actions: unknown[] }>('GET', `/v1/sessions/${id}`)).body.actions).toEqual([]);
+  } finally {
+    await beside.close();
+  }
+  // Idempotent; refused to a link, another tenant, a reader, and for an id that is none.
+  expect((await api.call('DELETE', `/v1/sessions/${id}/review-links/${doomed.id}`)).status).toBe(200);
+  expect((await api.call('DELETE', `/v1/sessions/${id}/review-links/${kept.id}`, { token: credentialOf(kept) })).status).toBe(403);
+  expect((await api.call('DELETE', `/v1/sessions/${id}/review-links/${kept.id}`, { token: 'globex' })).status).toBe(404);
+  expect((await api.call('DELETE', `/v1/sessions/${id}/review-links/${kept.id}`, { token: 'acmeReader' })).status).toBe(403);
+  expect((await api.call('DELETE', `/v1/sessions/${id}/review-links/not-a-link`)).status).toBe(400);
+  expect((await api.call('GET', `/v1/sessions/${id}`, { token: credentialOf(kept) })).status).toBe(200);
+  // The shape with a revocation in its history, for the replay test.
+  await recordHistory(api.sessions.client.workflow.getHandle(id), 'link-revoked');
 });
