@@ -21,6 +21,8 @@ export interface Principal {
   session: string | null;
   /** A review link's id, by which it is revoked alone (null for an API token). */
   linkId: string | null;
+  /** The name of the token that minted a review link (null for an API token): its links share a rate limit per session. */
+  mintedBy: string | null;
   /** What the links this token mints are bound to (null for a link, or without a link signer). */
   minter: LinkMinter | null;
 }
@@ -50,6 +52,7 @@ export class TokenVerifier {
         signsNotifications: token.notifySecret !== undefined,
         session: null,
         linkId: null,
+        mintedBy: null,
         minter: links ? links.minterOf(token) : null,
       },
     }));
@@ -99,6 +102,7 @@ export class TokenVerifier {
       signsNotifications: false,
       session: check.link.sessionId,
       linkId: check.link.id,
+      mintedBy: minter.name,
       minter: null,
     };
   }

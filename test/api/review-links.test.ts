@@ -177,3 +177,46 @@ test('a link revoked by its id is refused at once by every API instance, a new s
   // The shape with a revocation in its history, for the replay test.
   await recordHistory(api.sessions.client.workflow.getHandle(id), 'link-revoked');
 });
+
+describe('link rate limits (issue 22, defect 4): one budget per minting token and session, API_RATE_LIMIT (600) a minute', () => {
+  /**
+   * `n` requests with a link, 8 at a time; the statuses counted. GET /v1/sessions is refused to a link
+   * (403) after the rate limit has counted it, so the count costs no Temporal read.
+   */
+  const hammer = async (credential: string, n: number) => {
+    const statuses: Record<number, number> = {};
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < n) {
+          next++;
+          const { status } = await api.call('GET', '/v1/sessions', { token: credential });
+          statuses[status] = (statuses[status] ?? 0) + 1;
+        }
+      }),
+    );
+    return statuses;
+  };
+
+  test("one tenant's 610 uses of a link named Dana23041 leave another tenant's link of that name alone", async () => {
+    const ours = credentialOf((await mint(await parkedSession('acme'), { name: 'Dana23041' })).body);
+    const theirSession = await parkedSession('globex');
+    const theirs = credentialOf((await mint(theirSession, { name: 'Dana23041' }, 'globex')).body);
+    const flood = await hammer(ours, 610);
+    const theirRead = await api.call('GET', `/v1/sessions/${theirSession}`, { token: theirs });
+    console.log(`610 uses of acme's link: ${JSON.stringify(flood)}; globex's link of the same name then: ${theirRead.status}`);
+    expect(flood[429]).toBeGreaterThanOrEqual(10);
+    expect(theirRead.status).toBe(200);
+  });
+
+  test("3 links of different names on one session share their minter's budget: 1,500 requests, at most 600 pass", async () => {
+    const id = await parkedSession();
+    const links = await Promise.all(['Ann', 'Ben', 'Cy'].map(async (name) => credentialOf((await mint(id, { name })).body)));
+    const results = await Promise.all(links.map((link) => hammer(link, 500)));
+    const passed = results.reduce((sum, r) => sum + (r[403] ?? 0), 0);
+    const limited = results.reduce((sum, r) => sum + (r[429] ?? 0), 0);
+    console.log(`1,500 requests with 3 links of one minter on one session: ${passed} passed the limit, ${limited} answered 429`);
+    expect(passed).toBeLessThanOrEqual(600);
+    expect(limited).toBeGreaterThanOrEqual(900);
+  });
+});
