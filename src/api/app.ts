@@ -47,8 +47,11 @@ function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode
     .send({ error: { code, message, requestId: request.id, ...(details === undefined ? {} : { details }) } });
 }
 
-/** Everything under /v1 but HeyGen's webhook (which is signed instead) takes a bearer token. */
-const needsToken = (url: string) => url.startsWith('/v1/') && !url.startsWith('/v1/webhooks/');
+/**
+ * Everything under /v1 but HeyGen's webhook (which is signed instead) takes a bearer token: unknown
+ * routes and methods too, so that routes cannot be listed without one.
+ */
+const needsToken = (url: string) => /^\/v1(\/|\?|$)/.test(url) && !url.startsWith('/v1/webhooks/');
 
 function sendUnauthorized(request: FastifyRequest, reply: FastifyReply) {
   return sendError(request, reply, 'unauthorized', UNAUTHORIZED_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
@@ -169,9 +172,10 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     global: false,
   });
   app.addHook('onRequest', app.rateLimit());
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    if (needsToken(request.url) && !verifier.verify(bearerToken(request) ?? '')) return sendUnauthorized(request, reply);
+    return sendError(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`);
+  });
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -262,6 +262,7 @@ describe('the auth matrix', () => {
       ['POST', () => `/v1/sessions/${id()}/messages`, 'sessions:review', { message: 'x' }],
       ['POST', () => `/v1/sessions/${id()}/stop`, 'sessions:stop', undefined],
       ['GET', () => `/v1/sessions/${id()}/video`, 'sessions:read', undefined],
+      ['DELETE', () => `/v1/sessions/${id()}/review-links/rl_${'A'.repeat(22)}`, 'sessions:review', undefined],
     ] as const;
 
   test.each(routes(() => acmeSession).map(([method, path, scope, body]) => [`${method} ${path().replace(/session-[\w-]+/, ':id')}`, method, path, scope, body]))(
@@ -281,6 +282,26 @@ describe('the auth matrix', () => {
       }
     },
   );
+
+  test('unknown /v1 routes and methods: 401 without a valid token, so nothing can be listed without one; 404 with one (issue 22, defect 10)', async () => {
+    const probes = [
+      ['GET', '/v1/nope'],
+      ['DELETE', `/v1/sessions/${acmeSession}`],
+      ['PUT', '/v1/sessions'],
+      ['GET', '/v1/webhooks'],
+      ['GET', '/v1/'],
+    ] as const;
+    const seen: Record<string, [number, number, number]> = {};
+    for (const [method, path] of probes) {
+      const none = await api.call<ErrorBody>(method, path, { token: null });
+      const made = await api.call<ErrorBody>(method, path, { token: 'tok_not_a_real_token_at_all' });
+      const real = await api.call<ErrorBody>(method, path, { token: 'acmeReader' });
+      seen[`${method} ${path.replace(acmeSession, ':id')}`] = [none.status, made.status, real.status];
+      if (none.status === 401) expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    }
+    console.log(`unknown /v1 routes, [no token, made-up token, real token]: ${JSON.stringify(seen)}`);
+    for (const statuses of Object.values(seen)) expect(statuses).toEqual([401, 401, 404]);
+  });
 
   test('admin reaches every tenant', async () => {
     expect((await api.call('GET', `/v1/sessions/${acmeSession}`, { token: 'admin' })).status).toBe(200);
