@@ -171,7 +171,14 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     // route's own hooks: a request refused for its token still counts against its address.
     global: false,
   });
-  app.addHook('onRequest', app.rateLimit());
+  const countRequest = app.rateLimit();
+  // Health, readiness, metrics and HeyGen's (signed) webhook are exempt (`config: { rateLimit: false }`):
+  // one client's flood from behind a shared proxy must fail neither the health checks nor HeyGen's
+  // deliveries.
+  app.addHook('onRequest', async (request, reply) => {
+    if ((request.routeOptions.config as { rateLimit?: unknown } | undefined)?.rateLimit === false) return;
+    await countRequest.call(app, request, reply);
+  });
   app.setNotFoundHandler((request, reply) => {
     if (needsToken(request.url) && !verifier.verify(bearerToken(request) ?? '')) return sendUnauthorized(request, reply);
     return sendError(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`);

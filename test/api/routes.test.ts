@@ -3,7 +3,9 @@
  * token, a missing scope, another tenant's session).
  */
 import { buildApi } from '../../src/api/app';
-import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness, type TokenName } from '../harness/api';
+import { startApiBeside, startApiHarness, TOKENS, waitForApiPhase, type ApiHarness, type TokenName } from '../harness/api';
+import { webhookHeaders } from '../../src/contract/heygen-webhooks';
+import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
 import { capturingLogger } from '../harness/logs';
 import { eventually } from '../harness/wait';
 
@@ -331,6 +333,31 @@ describe('the auth matrix', () => {
 });
 
 describe('system routes', () => {
+  test("an address's flood of made-up tokens leaves health, readiness and HeyGen's webhook alone (issue 22, defect 8)", async () => {
+    // An instance of its own: its address counts start at zero and this flood touches no other test.
+    const beside = await startApiBeside(api, {});
+    try {
+      const flood: Record<number, number> = {};
+      for (let i = 0; i < 620; i++) {
+        const { status } = await beside.call('GET', '/v1/sessions', { token: `tok_made_up_${i}_0123456789` });
+        flood[status] = (flood[status] ?? 0) + 1;
+      }
+      const rawBody = JSON.stringify({ event_type: 'video_agent.success', event_data: { callback_id: 'session-nobody' } });
+      const headers = webhookHeaders(rawBody, DEFAULT_SIMULATOR_WEBHOOK_SECRET, `evt_${Date.now()}`, Math.floor(Date.now() / 1000));
+      const after = {
+        healthz: (await beside.call('GET', '/healthz', { token: null })).status,
+        readyz: (await beside.call('GET', '/readyz', { token: null })).status,
+        webhook: (await beside.call('POST', '/v1/webhooks/heygen', { token: null, rawBody, headers })).status,
+        madeUpToken: (await beside.call('GET', '/v1/sessions', { token: 'tok_made_up_once_more_0123456789' })).status,
+      };
+      console.log(`620 requests with made-up tokens from one address: ${JSON.stringify(flood)}; then ${JSON.stringify(after)}`);
+      expect(flood[429]).toBeGreaterThanOrEqual(20);
+      expect(after).toEqual({ healthz: 200, readyz: 200, webhook: 200, madeUpToken: 429 });
+    } finally {
+      await beside.close();
+    }
+  });
+
   test('healthz, readyz, metrics, docs, openapi.json, unknown routes', async () => {
     expect((await api.call('GET', '/healthz', { token: null })).body).toEqual({ ok: true });
     expect((await api.call('GET', '/readyz', { token: null })).body).toEqual({ ok: true });
