@@ -56,6 +56,9 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 5_000,
       decisionWaitMs: 5_000,
       maxEventLoopDelayMs: 1_000,
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      maxConnections: 4_096,
       streamIntervalMs: 500,
       notifyAllowPrivate: false,
       reviewLinks: { secret: undefined, publicUrl: undefined },
@@ -101,6 +104,9 @@ describe('loadConfig', () => {
       API_TEMPORAL_TIMEOUT: '4s',
       API_DECISION_WAIT: '10s',
       API_MAX_EVENT_LOOP_DELAY: '250ms',
+      API_REQUEST_TIMEOUT: '45s',
+      API_HEADERS_TIMEOUT: '15s',
+      API_MAX_CONNECTIONS: '512',
       HEYGEN_WEBHOOK_SECRET: 'whsec_real_secret',
       SESSION_TIMING: '{"pollInitial":"5s","maxThinking":"1h"}',
       DATA_DIR: '/var/lib/vao',
@@ -140,6 +146,9 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 4_000,
       decisionWaitMs: 10_000,
       maxEventLoopDelayMs: 250,
+      requestTimeoutMs: 45_000,
+      headersTimeoutMs: 15_000,
+      maxConnections: 512,
       streamIntervalMs: 500,
       notifyAllowPrivate: false,
       reviewLinks: { secret: 'the review link secret, 32 characters or more', publicUrl: 'https://vao.example.com' },
@@ -150,6 +159,13 @@ describe('loadConfig', () => {
     });
     expect(config.logLevel).toBe('debug');
     expect(config.logFormat).toBe('json');
+  });
+
+  test('request timeouts and the connection cap: defaults, overrides, and headers no longer than the request', () => {
+    expect(loadConfig({}).api).toMatchObject({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnections: 4_096 });
+    expect(loadConfig({ API_REQUEST_TIMEOUT: '1m', API_HEADERS_TIMEOUT: '5s', API_MAX_CONNECTIONS: '100' }).api).toMatchObject({ requestTimeoutMs: 60_000, headersTimeoutMs: 5_000, maxConnections: 100 });
+    expect(() => loadConfig({ API_REQUEST_TIMEOUT: '5s' })).toThrow(/API_HEADERS_TIMEOUT: must not be longer than API_REQUEST_TIMEOUT/);
+    expect(() => loadConfig({ API_MAX_CONNECTIONS: '0' })).toThrow(/API_MAX_CONNECTIONS/);
   });
 
   test('the archive: a folder under DATA_DIR, ARCHIVE_DIR, an S3 bucket, or off; anything else named', () => {

@@ -58,8 +58,8 @@ function sendUnauthorized(request: FastifyRequest, reply: FastifyReply) {
 }
 
 /**
- * Fastify's own answer to a request Node could not parse is JSON of another shape; ours is the error
- * envelope (no body to a HEAD request), then the connection closes.
+ * Fastify's own answer to a request Node could not parse, or that did not arrive in time, is JSON of
+ * another shape; ours is the error envelope (no body to a HEAD request), then the connection closes.
  */
 function answerUnparsableRequest(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable) {
@@ -67,11 +67,16 @@ function answerUnparsableRequest(error: Error & { code?: string; rawPacket?: unk
     return;
   }
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
+  const tooSlow = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = tooLarge ? 431 : tooSlow ? 408 : 400;
   const body = JSON.stringify({
     error: {
-      code: tooLarge ? 'headers_too_large' : 'invalid_request',
-      message: tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP (a URL may only hold ASCII; percent-encode the rest).',
+      code: tooLarge ? 'headers_too_large' : tooSlow ? 'request_timeout' : 'invalid_request',
+      message: tooLarge
+        ? 'The request headers are too large.'
+        : tooSlow
+          ? 'The request did not arrive in time (API_REQUEST_TIMEOUT, API_HEADERS_TIMEOUT).'
+          : 'The request is not valid HTTP (a URL may only hold ASCII; percent-encode the rest).',
       requestId: `req_${randomBytes(8).toString('hex')}`,
     },
   });
@@ -91,6 +96,10 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.api.bodyLimit,
     forceCloseConnections: true,
+    // A slow client (headers or a body trickling in) is cut off, token or not; Node checks its
+    // connections this often, so the timeouts hold to within a second.
+    requestTimeout: config.api.requestTimeoutMs,
+    http: { headersTimeout: config.api.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(config.api.headersTimeoutMs / 2))) },
     // Session ids may be up to 200 characters; the router's own limit is 100.
     routerOptions: { maxParamLength: 256 },
     // Requests the router rejects before any route (bad URL encoding, over-long params) get our envelope
@@ -171,6 +180,9 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     // route's own hooks: a request refused for its token still counts against its address.
     global: false,
   });
+  // Beyond it, Node closes new connections at once: sockets held open (slow clients, streams) cannot take
+  // the process's file descriptors.
+  app.server.maxConnections = config.api.maxConnections;
   const countRequest = app.rateLimit();
   // Health, readiness, metrics and HeyGen's (signed) webhook are exempt (`config: { rateLimit: false }`):
   // one client's flood from behind a shared proxy must fail neither the health checks nor HeyGen's
