@@ -279,6 +279,6 @@ describe('errors', () => {
   test('--help lists every command', async () => {
     const run = await vao(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['start', 'status', 'list', 'capacity', 'approve', 'message', 'stop', 'video', 'watch']) expect(run.stdout).toContain(`vao ${command}`);
+    for (const command of ['start', 'status', 'list', 'capacity', 'approve', 'message', 'stop', 'video', 'review-link', 'revoke-link', 'watch']) expect(run.stdout).toContain(`vao ${command}`);
   });
 });
