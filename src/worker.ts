@@ -132,7 +132,7 @@ export async function createVideoAgentWorker(options: VideoAgentWorkerOptions): 
     secrets: notifySecrets(config),
     allowPrivate: config.notify.allowPrivate,
     deniedPorts: config.notify.deniedPorts,
-    reviewLinks: config.notify.reviewLinks,
+    reviewLinks: { ...config.notify.reviewLinks, tokens: readApiTokens(config.notify.tokens) },
     timeoutMs: config.notify.timeoutMs,
     // One gate for both workers: sessions of earlier builds still deliver on the sessions' queue.
     gate: new NotificationGate(config.notify.maxConcurrent, config.notify.maxPerTenant),

@@ -56,6 +56,9 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 5_000,
       decisionWaitMs: 5_000,
       maxEventLoopDelayMs: 1_000,
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      maxConnections: 4_096,
       streamIntervalMs: 500,
       streams: { perToken: 20, max: 500 },
       notifyAllowPrivate: false,
@@ -105,6 +108,9 @@ describe('loadConfig', () => {
       API_MAX_EVENT_LOOP_DELAY: '250ms',
       API_STREAMS_PER_TOKEN: '5',
       API_STREAMS_MAX: '50',
+      API_REQUEST_TIMEOUT: '45s',
+      API_HEADERS_TIMEOUT: '15s',
+      API_MAX_CONNECTIONS: '512',
       HEYGEN_WEBHOOK_SECRET: 'whsec_real_secret',
       NOTIFY_ALLOW_PRIVATE: 'true',
       NOTIFY_DENIED_PORTS: '7233, 8233,7233',
@@ -146,6 +152,9 @@ describe('loadConfig', () => {
       temporalTimeoutMs: 4_000,
       decisionWaitMs: 10_000,
       maxEventLoopDelayMs: 250,
+      requestTimeoutMs: 45_000,
+      headersTimeoutMs: 15_000,
+      maxConnections: 512,
       streamIntervalMs: 500,
       streams: { perToken: 5, max: 50 },
       notifyAllowPrivate: true,
@@ -165,6 +174,13 @@ describe('loadConfig', () => {
     expect(loadConfig({}).notify.deniedPorts).toEqual([]);
     expect(() => loadConfig({ NOTIFY_DENIED_PORTS: '7233,http' })).toThrow(/NOTIFY_DENIED_PORTS: expected a comma-separated list of port numbers between 1 and 65535.*got "7233,http"/);
     expect(() => loadConfig({ NOTIFY_DENIED_PORTS: '70000' })).toThrow(/NOTIFY_DENIED_PORTS: expected a comma-separated list/);
+  });
+
+  test('request timeouts and the connection cap: defaults, overrides, and headers no longer than the request', () => {
+    expect(loadConfig({}).api).toMatchObject({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnections: 4_096 });
+    expect(loadConfig({ API_REQUEST_TIMEOUT: '1m', API_HEADERS_TIMEOUT: '5s', API_MAX_CONNECTIONS: '100' }).api).toMatchObject({ requestTimeoutMs: 60_000, headersTimeoutMs: 5_000, maxConnections: 100 });
+    expect(() => loadConfig({ API_REQUEST_TIMEOUT: '5s' })).toThrow(/API_HEADERS_TIMEOUT: must not be longer than API_REQUEST_TIMEOUT/);
+    expect(() => loadConfig({ API_MAX_CONNECTIONS: '0' })).toThrow(/API_MAX_CONNECTIONS/);
   });
 
   test('the archive: a folder under DATA_DIR, ARCHIVE_DIR, an S3 bucket, or off; anything else named', () => {

@@ -14,6 +14,7 @@ import type { Logger } from '../logging';
 import { isPrivateAddress, urlTargetProblem } from '../net-addresses';
 import { reviewLinkUrl, ReviewLinkSigner } from '../review-links';
 import { NotificationGate } from './notify-gate';
+import type { ApiToken } from '../contract/tokens';
 
 export const NOTIFY_FAILURE = {
   /** The receiver answered non-2xx, or could not be reached: worth another attempt. */
@@ -49,8 +50,11 @@ export interface NotifyActivityDeps {
   gate?: NotificationGate;
   /** How names are resolved (node's DNS lookup; tests give names their own answers). */
   resolve?: typeof dnsLookup;
-  /** With both, a checkpoint's notification carries a review link (REVIEW_LINK_SECRET, API_PUBLIC_URL). */
-  reviewLinks?: { secret?: string | undefined; publicUrl?: string | undefined };
+  /**
+   * With both, a checkpoint's notification carries a review link (REVIEW_LINK_SECRET, API_PUBLIC_URL),
+   * bound to the token that started the session as `tokens` has it (API_TOKENS).
+   */
+  reviewLinks?: { secret?: string | undefined; publicUrl?: string | undefined; tokens?: readonly ApiToken[] };
 }
 
 /** The events a person acts on: their notifications carry a link to the review page. */
@@ -73,6 +77,7 @@ export function createNotifyActivities({
   reviewLinks,
 }: NotifyActivityDeps) {
   const signer = reviewLinks?.secret && reviewLinks.publicUrl ? new ReviewLinkSigner(reviewLinks.secret) : undefined;
+  const minters = new Map((signer ? (reviewLinks?.tokens ?? []) : []).map((token) => [token.name, signer!.minterOf(token)]));
 
   /**
    * A checkpoint's body gains `data.links.review`: a link for the one session, expiring with its review
@@ -80,12 +85,13 @@ export function createNotifyActivities({
    * credential stays out of history; the same on every attempt (its expiry is the deadline's).
    */
   const withReviewLink = (body: string, signedBy: string): string => {
-    if (!signer) return body;
+    const minter = minters.get(signedBy);
+    if (!signer || !minter) return body;
     const parsed = JSON.parse(body) as { type?: string; data?: { session?: { id?: string; review?: { deadline?: string } | null }; links?: Record<string, string> } };
     const sessionId = parsed.data?.session?.id;
     const deadline = Date.parse(parsed.data?.session?.review?.deadline ?? '');
     if (!CHECKPOINT_EVENTS.has(parsed.type ?? '') || !sessionId || !parsed.data?.links || !(deadline > Date.now())) return body;
-    const credential = signer.mint({ sessionId, name: signedBy, mintedBy: signedBy, expiresAt: new Date(deadline) });
+    const { credential } = signer.mint({ sessionId, name: signedBy, expiresAt: new Date(deadline) }, minter);
     parsed.data.links.review = reviewLinkUrl(reviewLinks!.publicUrl!, sessionId, credential);
     return JSON.stringify(parsed);
   };

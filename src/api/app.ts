@@ -47,16 +47,19 @@ function sendError(request: FastifyRequest, reply: FastifyReply, code: ErrorCode
     .send({ error: { code, message, requestId: request.id, ...(details === undefined ? {} : { details }) } });
 }
 
-/** Everything under /v1 but HeyGen's webhook (which is signed instead) takes a bearer token. */
-const needsToken = (url: string) => url.startsWith('/v1/') && !url.startsWith('/v1/webhooks/');
+/**
+ * Everything under /v1 but HeyGen's webhook (which is signed instead) takes a bearer token: unknown
+ * routes and methods too, so that routes cannot be listed without one.
+ */
+const needsToken = (url: string) => /^\/v1(\/|\?|$)/.test(url) && !url.startsWith('/v1/webhooks/');
 
 function sendUnauthorized(request: FastifyRequest, reply: FastifyReply) {
   return sendError(request, reply, 'unauthorized', UNAUTHORIZED_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
 }
 
 /**
- * Fastify's own answer to a request Node could not parse is JSON of another shape; ours is the error
- * envelope (no body to a HEAD request), then the connection closes.
+ * Fastify's own answer to a request Node could not parse, or that did not arrive in time, is JSON of
+ * another shape; ours is the error envelope (no body to a HEAD request), then the connection closes.
  */
 function answerUnparsableRequest(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable) {
@@ -64,11 +67,16 @@ function answerUnparsableRequest(error: Error & { code?: string; rawPacket?: unk
     return;
   }
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
+  const tooSlow = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = tooLarge ? 431 : tooSlow ? 408 : 400;
   const body = JSON.stringify({
     error: {
-      code: tooLarge ? 'headers_too_large' : 'invalid_request',
-      message: tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP (a URL may only hold ASCII; percent-encode the rest).',
+      code: tooLarge ? 'headers_too_large' : tooSlow ? 'request_timeout' : 'invalid_request',
+      message: tooLarge
+        ? 'The request headers are too large.'
+        : tooSlow
+          ? 'The request did not arrive in time (API_REQUEST_TIMEOUT, API_HEADERS_TIMEOUT).'
+          : 'The request is not valid HTTP (a URL may only hold ASCII; percent-encode the rest).',
       requestId: `req_${randomBytes(8).toString('hex')}`,
     },
   });
@@ -88,6 +96,10 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.api.bodyLimit,
     forceCloseConnections: true,
+    // A slow client (headers or a body trickling in) is cut off, token or not; Node checks its
+    // connections this often, so the timeouts hold to within a second.
+    requestTimeout: config.api.requestTimeoutMs,
+    http: { headersTimeout: config.api.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(config.api.headersTimeoutMs / 2))) },
     // Session ids may be up to 200 characters; the router's own limit is 100.
     routerOptions: { maxParamLength: 256 },
     // Requests the router rejects before any route (bad URL encoding, over-long params) get our envelope
@@ -168,10 +180,21 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
     // route's own hooks: a request refused for its token still counts against its address.
     global: false,
   });
-  app.addHook('onRequest', app.rateLimit());
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
-  );
+  // Beyond it, Node closes new connections at once: sockets held open (slow clients, streams) cannot take
+  // the process's file descriptors.
+  app.server.maxConnections = config.api.maxConnections;
+  const countRequest = app.rateLimit();
+  // Health, readiness, metrics and HeyGen's (signed) webhook are exempt (`config: { rateLimit: false }`):
+  // one client's flood from behind a shared proxy must fail neither the health checks nor HeyGen's
+  // deliveries.
+  app.addHook('onRequest', async (request, reply) => {
+    if ((request.routeOptions.config as { rateLimit?: unknown } | undefined)?.rateLimit === false) return;
+    await countRequest.call(app, request, reply);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    if (needsToken(request.url) && !verifier.verify(bearerToken(request) ?? '')) return sendUnauthorized(request, reply);
+    return sendError(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`);
+  });
 
   await app.register(fastifySwagger, {
     openapi: {

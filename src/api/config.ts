@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { SessionTimingOverridesSchema } from '../contract/session-schemas';
-import { duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt } from '../config/env';
+import { ConfigError, duration, httpUrl, loggingConfig, loggingEnv, nonEmpty, parseEnv, port, positiveInt } from '../config/env';
 import { tokensEnv } from '../config/tokens';
 import { notifyTargetEnv, notifyTargetSection } from '../config/notify';
 import { reviewLinksEnv, reviewLinksSection } from '../config/review-links';
@@ -25,6 +25,9 @@ export const apiEnv = {
   API_STREAM_INTERVAL: duration.default(500),
   API_STREAMS_PER_TOKEN: positiveInt.default(20),
   API_STREAMS_MAX: positiveInt.default(500),
+  API_REQUEST_TIMEOUT: duration.default(30_000),
+  API_HEADERS_TIMEOUT: duration.default(10_000),
+  API_MAX_CONNECTIONS: positiveInt.default(4_096),
   API_CURSOR_SECRET: z.string().min(16, { error: 'expected a secret of at least 16 characters' }).optional(),
   HEYGEN_WEBHOOK_SECRET: z.string().min(8, { error: 'expected a secret of at least 8 characters' }).optional(),
   HEYGEN_WEBHOOK_URL: httpUrl.optional(),
@@ -37,6 +40,9 @@ export const apiEnv = {
 const apiEnvSchema = z.object({ ...loggingEnv, ...temporalEnv, ...apiEnv });
 
 export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>> & { DATA_DIR: string }) {
+  if (env.API_HEADERS_TIMEOUT > env.API_REQUEST_TIMEOUT) {
+    throw new ConfigError([{ variable: 'API_HEADERS_TIMEOUT', problem: `must not be longer than API_REQUEST_TIMEOUT (${env.API_REQUEST_TIMEOUT} ms): the headers are part of the request` }]);
+  }
   return {
     host: env.HOST,
     port: env.PORT,
@@ -48,6 +54,15 @@ export function apiSection(env: z.output<z.ZodObject<typeof apiEnv>> & { DATA_DI
     temporalTimeoutMs: env.API_TEMPORAL_TIMEOUT,
     decisionWaitMs: env.API_DECISION_WAIT,
     maxEventLoopDelayMs: env.API_MAX_EVENT_LOOP_DELAY,
+    /**
+     * A request's headers and body must have arrived within this (408, and the connection closes). A live
+     * event stream is a GET whose request is complete at once: its response may last as long as it likes.
+     */
+    requestTimeoutMs: env.API_REQUEST_TIMEOUT,
+    /** A request's headers must have arrived within this. */
+    headersTimeoutMs: env.API_HEADERS_TIMEOUT,
+    /** Open connections at most (live streams included); more are closed as they come. */
+    maxConnections: env.API_MAX_CONNECTIONS,
     /** How often a live event stream reads its session's state. */
     streamIntervalMs: env.API_STREAM_INTERVAL,
     /** Live event streams open at once: per token (a review link counts as its own) and per process. */

@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   video_not_ready: 409,
   video_not_archived: 409,
+  request_timeout: 408,
   range_not_satisfiable: 416,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -60,8 +60,8 @@ export interface StreamSource {
   /** Reads the session again (see SessionFeeds): used if no other stream of this session is reading it. */
   next: StateReader;
   feeds: SessionFeeds;
-  /** Checks the stream's credential again, as a request's would be checked: undefined while it still may read. */
-  reauthorise: () => Refusal | undefined;
+  /** Checks the stream's credential again, as a request's would be checked (against the state just read, for a link's revocation): undefined while it still may read. */
+  reauthorise: (state?: SessionState) => Refusal | undefined;
 }
 
 /**
@@ -92,7 +92,7 @@ export function streamSessionEvents(stream: ServerResponse, { id, first, next, f
   // Each read is checked against the credential first: nothing more is written for one that lapsed.
   const unwatch = feeds.watch(id, next, (update) => {
     if (stream.writableEnded || stream.destroyed) return;
-    const refusal = reauthorise();
+    const refusal = reauthorise(update.kind === 'state' ? update.state : undefined);
     if (refusal) return finish(`id: ${++sequence}\nevent: revoked\ndata: ${JSON.stringify(refusal)}\n\n`);
     if (update.kind === 'gone') return finish();
     if (update.kind === 'state') {

@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
@@ -21,6 +22,7 @@ import {
   approveSignal,
   CHECKPOINT_PHASES,
   decisionOutcomeUpdate,
+  revokeReviewLinkUpdate,
   type DecisionOutcome,
   FINAL_PHASES,
   heygenEventSignal,
@@ -41,6 +43,7 @@ import { ApiError, notFound } from './errors';
 import type { z } from 'zod';
 import type { CapacityResponseSchema, CreateSessionBody, ListSessionsResponseSchema } from '../contract/api';
 import { canSee, type Principal } from './tokens';
+import { UNAUTHORIZED_HEADERS } from './auth';
 import { canonicalJson } from '../canonical-json';
 import { urlTargetProblem } from '../net-addresses';
 import type { CursorCodec } from './cursor';
@@ -141,21 +144,53 @@ export class SessionsService {
     const { handle, description } = await this.owned(principal, id);
     const first = await this.readState(handle, description);
     const tenant = tenantOf(description);
+    // The reader may serve every stream of this session (SessionFeeds): each stream checks its own
+    // credential against each state, revocation included, in its reauthorise.
     return { first, next: () => this.tryReadState(handle), opensFor: (later) => opens(later, id, tenant) };
   }
 
   /**
    * A signed, expiring link to the review page of one session, for someone without a token. What is sent
-   * with it is recorded as `link:<name>`; it stops working when it expires, when the token that minted it
-   * is removed, or when REVIEW_LINK_SECRET changes.
+   * with it is recorded as `link:<name>`; it stops working when it expires, when it is revoked, when the
+   * token that minted it changes (its value, tenant or scopes) or is removed, or when REVIEW_LINK_SECRET
+   * changes.
    */
-  async reviewLink(principal: Principal, id: string, options: { name?: string; expiresIn?: number }, publicUrl: string): Promise<{ url: string; name: string; expiresAt: string }> {
+  async reviewLink(
+    principal: Principal,
+    id: string,
+    options: { name?: string; expiresIn?: number },
+    publicUrl: string,
+  ): Promise<{ id: string; url: string; name: string; expiresAt: string }> {
+    if (!principal.minter) throw new ApiError('forbidden', 'Only an API token makes review links.');
     await this.owned(principal, id);
     const name = options.name ?? principal.name;
     const expiresAt = new Date(Date.now() + (options.expiresIn ?? DEFAULT_REVIEW_LINK_MS));
-    const credential = this.links.mint({ sessionId: id, name, mintedBy: principal.name, expiresAt });
-    this.logger.info({ id, by: principal.name, reviewer: name, expiresAt }, 'review link made');
-    return { url: reviewLinkUrl(publicUrl, id, credential), name: `link:${name}`, expiresAt: expiresAt.toISOString() };
+    const link = this.links.mint({ sessionId: id, name, expiresAt }, principal.minter);
+    this.logger.info({ id, by: principal.name, reviewer: name, link: link.id, expiresAt }, 'review link made');
+    return { id: link.id, url: reviewLinkUrl(publicUrl, id, link.credential), name: `link:${name}`, expiresAt: expiresAt.toISOString() };
+  }
+
+  /**
+   * Revokes one review link of a session: the session keeps its id, and every API instance refuses the
+   * link from its next use (the state they read for it says so). A finished session takes no more
+   * revocations: rotating the minting token (or REVIEW_LINK_SECRET) revokes its links.
+   */
+  async revokeReviewLink(principal: Principal, id: string, linkId: string): Promise<{ sessionId: string; linkId: string; status: 'revoked' }> {
+    const { handle, description } = await this.owned(principal, id);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError('session_finished', 'The session has finished, so it takes no more revocations: rotate the token that minted the link to revoke it.', {
+        status: description.typedSearchAttributes.get(VideoAgentStatus) ?? null,
+      });
+    }
+    try {
+      await this.call(() => handle.executeUpdate(revokeReviewLinkUpdate, { args: [{ linkId, by: principal.name }] }), 'worker', this.config.api.decisionWaitMs);
+    } catch (error) {
+      // Refused by the session: its list is full, or it runs a build from before revocation.
+      if (error instanceof WorkflowUpdateFailedError) throw new ApiError('conflict', `The session cannot revoke the link: ${error.cause?.message ?? error.message}`);
+      throw error;
+    }
+    this.logger.info({ id, by: principal.name, link: linkId }, 'review link revoked');
+    return { sessionId: id, linkId, status: 'revoked' };
   }
 
   async list(
@@ -240,7 +275,8 @@ export class SessionsService {
   private async decidable(principal: Principal, id: string): Promise<SessionHandle> {
     refuseOtherSessionsLink(principal, id);
     const known = this.tenants.get(id);
-    if (known !== undefined) {
+    // A link is checked against the session's revocations each time: it goes through owned().
+    if (known !== undefined && principal.linkId === null) {
       if (principal.session === null && !canSee(principal, known)) throw notFound();
       return this.client.workflow.getHandle<VideoAgentSessionWorkflow>(id);
     }
@@ -442,6 +478,7 @@ export class SessionsService {
     const handle = this.client.workflow.getHandle<VideoAgentSessionWorkflow>(id);
     const description = await this.call(() => handle.describe());
     if (description.type !== SESSION_WORKFLOW_TYPE || !opens(principal, id, tenantOf(description))) throw notFound();
+    if (principal.linkId !== null) refuseRevokedLink(principal, await this.readState(handle, description));
     return { handle, description };
   }
 
@@ -506,6 +543,18 @@ const tenantOf = (description: WorkflowExecutionDescription) => description.type
 function opens(principal: Principal, id: string, tenant: string | null): boolean {
   return principal.session === null ? canSee(principal, tenant) : principal.session === id;
 }
+
+/**
+ * A link revoked by id no longer opens its session (the session keeps the ids: its state is the one place
+ * every API instance reads). Called with each state a link's request or stream reads.
+ */
+export function refuseRevokedLink(principal: Principal, state: SessionState): void {
+  if (principal.linkId !== null && (state.revokedLinks ?? []).includes(principal.linkId)) {
+    throw new ApiError('unauthorized', REVOKED_LINK_MESSAGE, undefined, UNAUTHORIZED_HEADERS);
+  }
+}
+
+export const REVOKED_LINK_MESSAGE = 'This review link was revoked; ask for a new one.';
 
 /** A review link opens the one session it was minted for (by someone who could see it), no other. */
 function refuseOtherSessionsLink(principal: Principal, id: string): void {

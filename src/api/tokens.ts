@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiToken, Scope } from '../contract/tokens';
-import { ReviewLinkSigner } from '../review-links';
+import { ReviewLinkSigner, sameMinter, type CheckedLink, type LinkMinter } from '../review-links';
 
 export { ApiTokenSchema, ApiTokensJsonSchema, SCOPES, type ApiToken, type Scope } from '../contract/tokens';
 
@@ -19,6 +19,12 @@ export interface Principal {
   signsNotifications: boolean;
   /** A review link's principal: the one session it opens (null for an API token). */
   session: string | null;
+  /** A review link's id, by which it is revoked alone (null for an API token). */
+  linkId: string | null;
+  /** The name of the token that minted a review link (null for an API token): its links share a rate limit per session. */
+  mintedBy: string | null;
+  /** What the links this token mints are bound to (null for a link, or without a link signer). */
+  minter: LinkMinter | null;
 }
 
 /** What a review link may do: read its session and decide at its checkpoints. */
@@ -29,7 +35,7 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
 export class TokenVerifier {
   private readonly entries: { digest: Buffer; principal: Principal }[];
 
-  private readonly byName: ReadonlyMap<string, Principal>;
+  private readonly minters: ReadonlyMap<string, LinkMinter>;
 
   constructor(
     tokens: readonly ApiToken[],
@@ -45,9 +51,12 @@ export class TokenVerifier {
         notifyUrl: token.notifyUrl ?? null,
         signsNotifications: token.notifySecret !== undefined,
         session: null,
+        linkId: null,
+        mintedBy: null,
+        minter: links ? links.minterOf(token) : null,
       },
     }));
-    this.byName = new Map(this.entries.map((entry) => [entry.principal.name, entry.principal]));
+    this.minters = new Map(this.entries.flatMap(({ principal }) => (principal.minter ? [[principal.name, principal.minter] as const] : [])));
   }
 
   get size(): number {
@@ -56,7 +65,9 @@ export class TokenVerifier {
 
   /**
    * The principal of a presented token or review link. Tokens are compared against every token, in
-   * constant time each; a link must be signed, unexpired, and minted by a token that still exists.
+   * constant time each; a link must be signed, unexpired, and minted by a token that is still what it was
+   * then (its value, tenant and scopes). The one check of a link's credential, for a request and for each
+   * event of a live stream alike (its revocation by id is the session's: SessionsService checks it).
    */
   verify(presented: string): Principal | undefined {
     if (ReviewLinkSigner.looksLikeLink(presented)) return this.linkPrincipal(presented);
@@ -73,24 +84,33 @@ export class TokenVerifier {
     if (!this.links || !ReviewLinkSigner.looksLikeLink(presented)) return undefined;
     const check = this.links.check(presented);
     if (!check.ok) return check.problem === 'expired' ? 'This review link has expired; ask for a new one.' : 'This review link is not valid (it may have been changed or revoked).';
-    return this.byName.has(check.claims.mintedBy) ? undefined : 'This review link was revoked (the token that made it no longer exists).';
+    return this.boundMinter(check.link) ? undefined : 'This review link was revoked: the token that made it has changed or no longer exists.';
   }
 
   private linkPrincipal(presented: string): Principal | undefined {
     const check = this.links?.check(presented);
     if (!check?.ok) return undefined;
-    const minter = this.byName.get(check.claims.mintedBy);
+    const minter = this.boundMinter(check.link);
     if (!minter) return undefined;
     return {
-      name: `link:${check.claims.name}`,
+      name: `link:${check.link.name}`,
       scopes: LINK_SCOPES,
       // The session's own tenant is checked when it is opened: the link names it.
       tenant: minter.tenant,
       admin: false,
       notifyUrl: null,
       signsNotifications: false,
-      session: check.claims.sessionId,
+      session: check.link.sessionId,
+      linkId: check.link.id,
+      mintedBy: minter.name,
+      minter: null,
     };
+  }
+
+  /** The link's minter, if the token of that name is still the one that made it. */
+  private boundMinter(link: CheckedLink): LinkMinter | undefined {
+    const current = this.minters.get(link.minter.name);
+    return sameMinter(link.minter, current) ? current : undefined;
   }
 }
 

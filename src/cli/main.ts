@@ -30,6 +30,7 @@ Usage:
   vao video <id> [-o <file.mp4>]   the video's info; with -o, download our archived copy (with a progress bar)
   vao review-link <id> [--name <reviewer>] [--expires 48h]
                                    a link to the review page, for someone without a token
+  vao revoke-link <id> <linkId>    that one link stops working (its id is printed when it is made)
   vao watch <id> [--interval 1s]
   vao listen [--port 4020] [--secret whsec_...]
                                    receive and verify notifications (start sessions with --notify <url>)
@@ -357,10 +358,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
     case 'review-link': {
       if (flags.expires && parseDuration(flags.expires) === undefined) throw usage(`--expires ${flags.expires}: ${durationProblem(flags.expires)}`);
       const body = { ...(flags.name ? { name: flags.name } : {}), ...(flags.expires ? { expiresIn: flags.expires } : {}) };
-      const { body: link } = await api.call<{ url: string; name: string; expiresAt: string }>('POST', `/v1/sessions/${needId(positionals, command)}/review-links`, { body });
+      const id = needId(positionals, command);
+      const { body: link } = await api.call<{ id: string; url: string; name: string; expiresAt: string }>('POST', `/v1/sessions/${id}/review-links`, { body });
       print(link, `${link.url}
 Opens the review page of this session until ${link.expiresAt}; what is decided there is recorded as ${link.name}.
-Anyone with the link can approve: send it only to the reviewer.`);
+Anyone with the link can approve: send it only to the reviewer. To revoke it: npx vao revoke-link ${id} ${link.id}`);
+      return EXIT.ok;
+    }
+    case 'revoke-link': {
+      const id = needId(positionals, command);
+      const linkId = positionals[2];
+      if (!linkId) throw usage('vao revoke-link needs the session id and the link id (rl_..., printed when the link was made)');
+      const { body } = await api.call<{ linkId: string }>('DELETE', `/v1/sessions/${id}/review-links/${encodeURIComponent(linkId)}`);
+      print(body, `Revoked ${body.linkId}: the link no longer opens session ${id}.`);
       return EXIT.ok;
     }
     case 'watch':

@@ -3,7 +3,7 @@
  * once; Fastify validates with them and the OpenAPI document at /openapi.json is generated from them.
  */
 import { z } from 'zod';
-import { ARCHIVE_FILES, PHASES } from './session';
+import { ARCHIVE_FILES, PHASES, REVIEW_LINK_ID } from './session';
 import { ApproveSignalSchema, DurationSchema, SendMessageSignalSchema, SessionRequestSchema } from './session-schemas';
 import { ArchiveStateSchema, SessionStateSchema, VideoInfoSchema } from './session-state';
 
@@ -84,10 +84,18 @@ export const ReviewLinkBodySchema = z
   .refine((body) => body.expiresIn === undefined || body.expiresIn <= REVIEW_LINK_MAX_MS, { error: 'expected at most 30d', path: ['expiresIn'] });
 
 export const ReviewLinkResponseSchema = z.object({
+  id: z.string().meta({ description: 'Names the link to revoke it alone (`DELETE /v1/sessions/:id/review-links/:linkId`).' }),
   url: z.string().meta({ description: 'The review page, with the credential in the fragment (never sent to a server by browsers).' }),
   name: z.string().meta({ description: 'Recorded as `by` on what is sent with the link.' }),
   expiresAt: z.string(),
 });
+
+/** `DELETE /v1/sessions/:id/review-links/:linkId`. */
+export const RevokeLinkParamsSchema = z.object({
+  id: SessionIdSchema,
+  linkId: z.string().regex(REVIEW_LINK_ID, { error: 'expected a review link id (rl_ and 22 characters), as minting answered it' }),
+});
+export const RevokeLinkResponseSchema = z.object({ sessionId: z.string(), linkId: z.string(), status: z.literal('revoked') });
 
 export const StopResponseSchema = z.object({ id: z.string(), status: z.enum(['stopping', 'finished']) });
 

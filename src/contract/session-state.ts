@@ -186,6 +186,8 @@ export const SessionStateSchema = z.object({
   phaseHistory: z.array(z.object({ seq: z.number().int(), phase: z.enum(PHASES), at: z.string() })).default([]),
   /** Notifications to the caller (`notify`), newest last (at most 50); empty without `notify`. */
   notifications: z.array(NotificationDeliverySchema).default([]),
+  /** The ids of review links revoked one by one (`DELETE /v1/sessions/:id/review-links/:linkId`), at most 200. */
+  revokedLinks: z.array(z.string()).default([]),
   createdAt: z.string(),
   updatedAt: z.string(),
   completedAt: z.string().nullable(),

@@ -215,3 +215,17 @@ export interface DecisionOutcome {
   state: SessionState;
 }
 export const decisionOutcomeUpdate = defineUpdate<DecisionOutcome, [DecisionOutcomeInput]>('decisionOutcome');
+
+/**
+ * Revokes one review link of this session: its id joins `revokedLinks`, which the API checks on every
+ * use of a link (the API keeps nothing itself, so every instance refuses it at once). Idempotent.
+ */
+export interface RevokeReviewLinkInput {
+  linkId: string;
+  by?: string;
+}
+export const revokeReviewLinkUpdate = defineUpdate<{ revokedLinks: number }, [RevokeReviewLinkInput]>('revokeReviewLink');
+/** A review link's id: `rl_` and 22 base64url characters (src/review-links.ts). */
+export const REVIEW_LINK_ID = /^rl_[A-Za-z0-9_-]{22}$/;
+/** Revoked links a session keeps at most (each one a short id); beyond it, rotate the minting token. */
+export const REVOKED_LINKS_MAX = 200;

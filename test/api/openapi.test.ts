@@ -37,6 +37,7 @@ test('every route is there, with its schemas', async () => {
       'POST /v1/sessions/{id}/approve',
       'POST /v1/sessions/{id}/messages',
       'POST /v1/sessions/{id}/review-links',
+      'DELETE /v1/sessions/{id}/review-links/{linkId}',
       'POST /v1/sessions/{id}/stop',
       'GET /v1/sessions/{id}/video',
       'GET /v1/sessions/{id}/video/content',

@@ -3,7 +3,9 @@
  * token, a missing scope, another tenant's session).
  */
 import { buildApi } from '../../src/api/app';
-import { startApiHarness, TOKENS, waitForApiPhase, type ApiHarness, type TokenName } from '../harness/api';
+import { startApiBeside, startApiHarness, TOKENS, waitForApiPhase, type ApiHarness, type TokenName } from '../harness/api';
+import { webhookHeaders } from '../../src/contract/heygen-webhooks';
+import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
 import { capturingLogger } from '../harness/logs';
 import { eventually } from '../harness/wait';
 
@@ -262,6 +264,7 @@ describe('the auth matrix', () => {
       ['POST', () => `/v1/sessions/${id()}/messages`, 'sessions:review', { message: 'x' }],
       ['POST', () => `/v1/sessions/${id()}/stop`, 'sessions:stop', undefined],
       ['GET', () => `/v1/sessions/${id()}/video`, 'sessions:read', undefined],
+      ['DELETE', () => `/v1/sessions/${id()}/review-links/rl_${'A'.repeat(22)}`, 'sessions:review', undefined],
     ] as const;
 
   test.each(routes(() => acmeSession).map(([method, path, scope, body]) => [`${method} ${path().replace(/session-[\w-]+/, ':id')}`, method, path, scope, body]))(
@@ -281,6 +284,26 @@ describe('the auth matrix', () => {
       }
     },
   );
+
+  test('unknown /v1 routes and methods: 401 without a valid token, so nothing can be listed without one; 404 with one (issue 22, defect 10)', async () => {
+    const probes = [
+      ['GET', '/v1/nope'],
+      ['DELETE', `/v1/sessions/${acmeSession}`],
+      ['PUT', '/v1/sessions'],
+      ['GET', '/v1/webhooks'],
+      ['GET', '/v1/'],
+    ] as const;
+    const seen: Record<string, [number, number, number]> = {};
+    for (const [method, path] of probes) {
+      const none = await api.call<ErrorBody>(method, path, { token: null });
+      const made = await api.call<ErrorBody>(method, path, { token: 'tok_not_a_real_token_at_all' });
+      const real = await api.call<ErrorBody>(method, path, { token: 'acmeReader' });
+      seen[`${method} ${path.replace(acmeSession, ':id')}`] = [none.status, made.status, real.status];
+      if (none.status === 401) expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    }
+    console.log(`unknown /v1 routes, [no token, made-up token, real token]: ${JSON.stringify(seen)}`);
+    for (const statuses of Object.values(seen)) expect(statuses).toEqual([401, 401, 404]);
+  });
 
   test('admin reaches every tenant', async () => {
     expect((await api.call('GET', `/v1/sessions/${acmeSession}`, { token: 'admin' })).status).toBe(200);
@@ -310,6 +333,31 @@ describe('the auth matrix', () => {
 });
 
 describe('system routes', () => {
+  test("an address's flood of made-up tokens leaves health, readiness and HeyGen's webhook alone (issue 22, defect 8)", async () => {
+    // An instance of its own: its address counts start at zero and this flood touches no other test.
+    const beside = await startApiBeside(api, {});
+    try {
+      const flood: Record<number, number> = {};
+      for (let i = 0; i < 620; i++) {
+        const { status } = await beside.call('GET', '/v1/sessions', { token: `tok_made_up_${i}_0123456789` });
+        flood[status] = (flood[status] ?? 0) + 1;
+      }
+      const rawBody = JSON.stringify({ event_type: 'video_agent.success', event_data: { callback_id: 'session-nobody' } });
+      const headers = webhookHeaders(rawBody, DEFAULT_SIMULATOR_WEBHOOK_SECRET, `evt_${Date.now()}`, Math.floor(Date.now() / 1000));
+      const after = {
+        healthz: (await beside.call('GET', '/healthz', { token: null })).status,
+        readyz: (await beside.call('GET', '/readyz', { token: null })).status,
+        webhook: (await beside.call('POST', '/v1/webhooks/heygen', { token: null, rawBody, headers })).status,
+        madeUpToken: (await beside.call('GET', '/v1/sessions', { token: 'tok_made_up_once_more_0123456789' })).status,
+      };
+      console.log(`620 requests with made-up tokens from one address: ${JSON.stringify(flood)}; then ${JSON.stringify(after)}`);
+      expect(flood[429]).toBeGreaterThanOrEqual(20);
+      expect(after).toEqual({ healthz: 200, readyz: 200, webhook: 200, madeUpToken: 429 });
+    } finally {
+      await beside.close();
+    }
+  });
+
   test('healthz, readyz, metrics, docs, openapi.json, unknown routes', async () => {
     expect((await api.call('GET', '/healthz', { token: null })).body).toEqual({ ok: true });
     expect((await api.call('GET', '/readyz', { token: null })).body).toEqual({ ok: true });

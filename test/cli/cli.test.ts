@@ -153,7 +153,7 @@ describe('the session commands', () => {
     expect(json.accounts[0]!.holders.map((h) => h.id)).toContain(id);
   });
 
-  test('review-link prints a link that opens the session as the named reviewer; a bad --expires is a usage error', async () => {
+  test('review-link prints a link that opens the session as the named reviewer, and how to revoke it; a bad --expires is a usage error', async () => {
     const { stdout } = await vao(['start', '--prompt', 'Linked [[sim think=50s]]', '--json']);
     const { id } = JSON.parse(stdout) as { id: string };
     await waitForApiPhase(api, id, 'reviewing');
@@ -162,6 +162,14 @@ describe('the session commands', () => {
     const [url, explained] = made.stdout.trim().split('\n');
     expect(url).toMatch(new RegExp(`^${api.url}/review/${id}#t=rl1\\.`));
     expect(explained).toMatch(/until \S+Z; what is decided there is recorded as link:Dana\.$/);
+    // Each link says how to revoke it alone; revoked, it opens nothing.
+    const other = (await vao(['review-link', id, '--name', 'Eve'])).stdout.trim().split('\n');
+    const revokeHint = /To revoke it: npx vao revoke-link (\S+) (rl_\S+)$/.exec(other[2] ?? '');
+    expect(revokeHint?.[1]).toBe(id);
+    const revoked = await vao(['revoke-link', id, revokeHint![2]!]);
+    expect([revoked.code, revoked.stdout.trim()]).toEqual([0, `Revoked ${revokeHint![2]}: the link no longer opens session ${id}.`]);
+    expect((await api.call('GET', `/v1/sessions/${id}`, { token: other[0]!.slice(other[0]!.indexOf('#t=') + 3) })).status).toBe(401);
+    expect((await vao(['revoke-link', id])).code).toBe(2);
     const approved = await api.call<{ actions: { by: string }[] }>('POST', `/v1/sessions/${id}/approve`, { token: url!.slice(url!.indexOf('#t=') + 3), body: {} });
     expect([approved.status, approved.body.actions.at(-1)?.by]).toEqual([200, 'link:Dana']);
     const bad = await vao(['review-link', id, '--expires', '48']);
@@ -271,6 +279,6 @@ describe('errors', () => {
   test('--help lists every command', async () => {
     const run = await vao(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['start', 'status', 'list', 'capacity', 'approve', 'message', 'stop', 'video', 'watch']) expect(run.stdout).toContain(`vao ${command}`);
+    for (const command of ['start', 'status', 'list', 'capacity', 'approve', 'message', 'stop', 'video', 'review-link', 'revoke-link', 'watch']) expect(run.stdout).toContain(`vao ${command}`);
   });
 });

@@ -63,7 +63,15 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   }
 }
 
-async function startApi(sessions: SessionHarness, env: Record<string, string>): Promise<ApiHarness> {
+/**
+ * Another API process's worth (its own config, e.g. other tokens) over the same sessions, worker and
+ * Temporal: closing it leaves them running.
+ */
+export function startApiBeside(api: ApiHarness, env: Record<string, string>): Promise<ApiHarness> {
+  return startApi(api.sessions, env, false);
+}
+
+async function startApi(sessions: SessionHarness, env: Record<string, string>, ownsSessions = true): Promise<ApiHarness> {
   const config = loadConfig({
     ...sessions.configEnv,
     API_TOKENS: JSON.stringify(Object.values(TOKENS)),
@@ -111,7 +119,7 @@ async function startApi(sessions: SessionHarness, env: Record<string, string>): 
     close: async () => {
       await app.close();
       await client.connection.close();
-      await sessions.close();
+      if (ownsSessions) await sessions.close();
     },
   };
 }

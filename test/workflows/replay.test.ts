@@ -1,6 +1,6 @@
 /**
  * Histories recorded from real runs (test/fixtures/histories/session-*.json and governor-*.json, written
- * by `RECORD_HISTORIES=1 npx jest test/workflows test/api/notifications.test.ts test/api/webhooks.test.ts`)
+ * by `RECORD_HISTORIES=1 npx jest test/workflows test/api/notifications.test.ts test/api/webhooks.test.ts test/api/review-links.test.ts`)
  * replay against the current workflow code. A change that would break running sessions fails here before
  * it ships. Histories of an older shape stay beside them in a folder of their own
  * (polled-with-timers/: sessions started before the follow activity), so sessions of every shape still

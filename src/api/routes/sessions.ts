@@ -24,6 +24,8 @@ import {
   MessageBodySchema,
   ReviewLinkBodySchema,
   ReviewLinkResponseSchema,
+  RevokeLinkParamsSchema,
+  RevokeLinkResponseSchema,
   SessionParamsSchema,
   SessionViewSchema,
   StopResponseSchema,
@@ -31,10 +33,10 @@ import {
   VideoResponseSchema,
 } from '../../contract/api';
 import { byteRange } from '../../contract/byte-range';
-import type { ArchiveEntry } from '../../contract/session';
+import type { ArchiveEntry, SessionState } from '../../contract/session';
 import { ArchiveMismatch, type ArchiveStore } from '../../archive/store';
 import { sessionLinks } from '../../contract/session';
-import { newRequestId, type DecisionInput, type SessionsService } from '../sessions';
+import { newRequestId, refuseRevokedLink, type DecisionInput, type SessionsService } from '../sessions';
 import type { Principal, TokenVerifier } from '../tokens';
 import { REQUEST_ID_MAX } from '../../contract/session';
 
@@ -213,7 +215,12 @@ export const sessionRoutes: FastifyPluginAsync<{
         reply.hijack();
         streams.add(reply.raw);
         reply.raw.once('close', () => streams.delete(reply.raw));
-        const reauthorise = () => refusalNow(() => opensFor(authorize(verifier, credential, 'sessions:read', { reviewLinks: true })));
+        const reauthorise = (state?: SessionState) =>
+          refusalNow(() => {
+            const now = authorize(verifier, credential, 'sessions:read', { reviewLinks: true });
+            if (state) refuseRevokedLink(now, state);
+            return opensFor(now);
+          });
         await streamSessionEvents(reply.raw, { id: request.params.id, first, next, feeds, reauthorise });
       } finally {
         release();
@@ -282,7 +289,7 @@ export const sessionRoutes: FastifyPluginAsync<{
         tags: ['sessions'],
         summary: 'Make a review link',
         description:
-          'A signed link to the review page of this session, for someone without a token: it reads the session and approves or requests changes, nothing else, until it expires (default 7d). What is sent with it is recorded as `link:<name>`. Removing the minting token, or changing REVIEW_LINK_SECRET, revokes it.',
+          'A signed link to the review page of this session, for someone without a token: it reads the session and approves or requests changes, nothing else, until it expires (default 7d). What is sent with it is recorded as `link:<name>`. Revoked alone by its id (DELETE .../review-links/:linkId); all at once by rotating, moving, re-scoping or removing the minting token, or by changing REVIEW_LINK_SECRET.',
         security,
         params: SessionParamsSchema,
         body: ReviewLinkBodySchema.nullish(),
@@ -295,6 +302,23 @@ export const sessionRoutes: FastifyPluginAsync<{
       reply.code(201);
       return sessions.reviewLink(principal(request), request.params.id, request.body ?? {}, base);
     },
+  );
+
+  routes.delete(
+    '/sessions/:id/review-links/:linkId',
+    {
+      onRequest: scope('sessions:review'),
+      schema: {
+        tags: ['sessions'],
+        summary: 'Revoke a review link',
+        description:
+          'The link (by the id minting answered) stops working on every API instance at its next use, streams included. 409 session_finished once the session has ended (rotate the minting token instead). Idempotent.',
+        security,
+        params: RevokeLinkParamsSchema,
+        response: { 200: RevokeLinkResponseSchema, ...errors(...COMMON_ERRORS, 409) },
+      },
+    },
+    async (request) => sessions.revokeReviewLink(principal(request), request.params.id, request.params.linkId),
   );
 
   routes.post(

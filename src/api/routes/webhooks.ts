@@ -32,6 +32,9 @@ export const webhookRoutes: FastifyPluginAsync<{ sessions: SessionsService; secr
   routes.post(
     '/heygen',
     {
+      // Signed, not token-authenticated: exempt from the per-address limit, so that another client's
+      // flood from the same proxy address never makes HeyGen's deliveries fail.
+      config: { rateLimit: false },
       schema: {
         tags: ['webhooks'],
         summary: "HeyGen's webhook (signed with Heygen-Signature)",

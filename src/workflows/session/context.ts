@@ -84,6 +84,7 @@ function newState(input: ParsedSessionInput): SessionState {
     heygen: { slot: 'none', slotSince: null, unreachableSince: null, lastError: null, stopRequestedAt: null },
     actions: [],
     notifications: [],
+    revokedLinks: [],
     phaseHistory: [{ seq: 1, phase: 'creating', at: iso(now) }],
     createdAt: iso(now),
     updatedAt: iso(now),
@@ -156,6 +157,7 @@ export class SessionRun {
     this.state = carried?.state ?? newState(input);
     this.state.runs++;
     this.state.notifications ??= [];
+    this.state.revokedLinks ??= [];
     this.state.phaseHistory ??= [];
     this.state.prompt ||= input.prompt;
     this.state.earlierStoryboards ??= [];

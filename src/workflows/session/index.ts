@@ -24,6 +24,7 @@ import { SessionRun, type CarriedState } from './context';
 import { registerDecisionHandlers } from './decisions';
 import { registerArchiveHandlers } from './finalize';
 import { registerFollowHandlers } from './follow';
+import { registerReviewLinkHandlers } from './review-links';
 import { resumeDeliveries } from './notifications';
 import { runSession } from './run';
 import { registerSlotHandlers } from './slot';
@@ -44,6 +45,7 @@ export async function videoAgentSession(input: SessionInput, carried?: CarriedSt
   registerArchiveHandlers(run);
   registerFollowHandlers(run);
   registerSlotHandlers(run);
+  registerReviewLinkHandlers(run);
   return runSession(run);
 }
 
