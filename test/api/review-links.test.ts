@@ -5,6 +5,7 @@
  */
 import { startApiBeside, startApiHarness, TOKENS, waitForApiPhase, type ApiHarness } from '../harness/api';
 import { recordHistory } from '../harness/sessions';
+import { openStream } from '../harness/streams';
 import { eventually } from '../harness/wait';
 
 let api: ApiHarness;
@@ -149,6 +150,9 @@ test('a link revoked by its id is refused at once by every API instance, a new s
   const beside = await startApiBeside(api, LINK_ENV);
   try {
     expect((await beside.call('GET', `/v1/sessions/${id}`, { token: credentialOf(doomed) })).status).toBe(200);
+    // A stream already open with the link: it ends at its next read, with a last event saying why.
+    const open = await openStream(`${api.url}/v1/sessions/${id}/events`, credentialOf(doomed));
+    expect(open.status).toBe(200);
     const revoked = await api.call('DELETE', `/v1/sessions/${id}/review-links/${doomed.id}`);
     console.log(`revoke: ${revoked.status} ${JSON.stringify(revoked.body)}`);
     expect([revoked.status, revoked.body]).toEqual([200, { sessionId: id, linkId: doomed.id, status: 'revoked' }]);
@@ -163,6 +167,13 @@ test('a link revoked by its id is refused at once by every API instance, a new s
     console.log(`after the revocation: ${JSON.stringify(Object.fromEntries(Object.entries(after).map(([what, r]) => [what, r.status])))}`);
     expect([after.read.status, after.decide.status, after.readHere.status, after.stream.status, after.kept.status]).toEqual([401, 401, 401, 401, 200]);
     expect(after.read.body.error.message).toBe('This review link was revoked; ask for a new one.');
+    try {
+      await eventually(() => open.isEnded(), { what: 'the open stream to end after the revocation' });
+    } finally {
+      console.log(`open stream after the revocation: ${JSON.stringify(open.events.map((e) => e.event))}; ended: ${open.isEnded()}`);
+      open.stop();
+    }
+    expect(open.events.at(-1)).toMatchObject({ event: 'revoked', data: { code: 'unauthorized', message: 'This review link was revoked; ask for a new one.' } });
     expect((await api.call<{ actions: unknown[] }>('GET', `/v1/sessions/${id}`)).body.actions).toEqual([]);
   } finally {
     await beside.close();
