@@ -179,6 +179,23 @@ describe('the session commands', () => {
     expect((await vao(['stop', id])).stdout.trim()).toBe(`Session ${id} had already finished.`);
   });
 
+  test('status of a session stopped at its review shows what is true now: no deadline, no HeyGen status of before, no commands that would fail', async () => {
+    const { stdout } = await vao(['start', '--prompt', 'Stopped at review [[sim think=50s]]', '--json']);
+    const { id } = JSON.parse(stdout) as { id: string };
+    await waitForApiPhase(api, id, 'reviewing');
+    expect((await vao(['status', id])).stdout).toMatch(/Approve: npx vao approve/);
+    await vao(['stop', id]);
+    await waitForApiPhase(api, id, 'stopped');
+    const shown = (await vao(['status', id])).stdout;
+    const stale = ['HeyGen: reviewing', '45%', 'deadline', 'Approve:', 'Ask for changes:'].filter((words) => shown.includes(words));
+    console.log(`vao status of a stopped session:\n${shown}\nstale or dead-end parts: ${stale.length ? stale.join(', ') : 'none'}`);
+    expect(stale).toEqual([]);
+    expect(shown).toMatch(/^Phase {5}stopped \(since \S+\)$/m);
+    // What stays true: the storyboard there was, as history.
+    expect(shown).toMatch(/^Last storyboard 1 \(shown \S+, not approved\)/m);
+    expect(await vao(['approve', id])).toMatchObject({ code: 3 });
+  });
+
   test('watch on a terminal draws a progress bar on one line', async () => {
     // HeyGen thinks until the bar is drawn, however long vao takes to start here; then the storyboard comes.
     const { stdout } = await vao(['start', '--prompt', 'On a terminal [[sim think=1000h]]', '--json']);
