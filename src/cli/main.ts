@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { durationProblem, parseDuration } from '../contract/duration';
 import type { SessionFile, SessionState } from '../contract/session';
-import { ApiCallError, ApiClient, CliError, EXIT, localTokenFile, resolveToken } from './api-client';
+import { ApiCallError, ApiClient, CliError, EXIT, localTokenFile, resolveToken, resolveUrl } from './api-client';
 import { listen } from './listen';
 import { ENDED, NEEDS_INPUT, nextStep, progressBar, statusLine, summary, table, VAO, waitingFor } from './render';
 
@@ -35,7 +35,8 @@ Usage:
                                    receive and verify notifications (start sessions with --notify <url>)
 
 Options for every command:
-  --url <url>     the API (default: VAO_URL, else http://127.0.0.1:3000)
+  --url <url>     the API (default: VAO_URL, else the address \`npm start\` keeps in .data/api-url,
+                  else http://127.0.0.1:3000)
   --token <token> the API token (default: VAO_TOKEN, else the one \`npm start\` keeps in .data/api-token.json)
   --json          print the API's JSON instead of text (for scripts)
   -h, --help      this help
@@ -261,7 +262,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return command || flags.help ? EXIT.ok : EXIT.usage;
   }
-  const api = new ApiClient((flags.url ?? io.env.VAO_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''), resolveToken(flags.token, io.env));
+  const api = new ApiClient(resolveUrl(flags.url, io.env), resolveToken(flags.token, io.env));
   const print = (json: unknown, text: string) => io.out(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 
   switch (command) {

@@ -285,6 +285,22 @@ describe('errors', () => {
     expect(none).toMatchObject({ code: 3, stderr: expect.stringMatching(/No API token: pass --token, set VAO_TOKEN/) });
   });
 
+  test('without --url or VAO_URL the address npm start recorded beside its token is used, on whatever PORT it runs', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'vao-cli-data-'));
+    try {
+      // As `npm start` on a non-default PORT leaves it: its token and its address.
+      await writeFile(path.join(dataDir, 'api-token.json'), JSON.stringify(TOKENS.admin));
+      await writeFile(path.join(dataDir, 'api-url'), `${api.url}\n`);
+      const run = await vao(['list'], { VAO_URL: '', VAO_TOKEN: '', DATA_DIR: dataDir });
+      console.log(`vao list with npm start's .data only (API at ${api.url}): exit ${run.code} ${run.stderr.trim()}`);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      // A flag or VAO_URL still wins.
+      expect(await vao(['list', '--url', 'http://127.0.0.1:9'], { VAO_URL: '', VAO_TOKEN: '', DATA_DIR: dataDir })).toMatchObject({ code: 3, stderr: expect.stringMatching(/127\.0\.0\.1:9/) });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('--help lists every command', async () => {
     const run = await vao(['--help']);
     expect(run.code).toBe(0);
