@@ -301,6 +301,18 @@ describe('errors', () => {
     }
   });
 
+  test('--help gives the exit codes of every command; --expires past its limit speaks of --expires; hints name npx vao, without backticks', async () => {
+    const help = (await vao(['--help'])).stdout;
+    const bad = await vao(['review-link', 'session-x', '--expires', '90d']);
+    const hint = (await vao(['frobnicate'])).stderr;
+    console.log(`help's exit codes: ${JSON.stringify(help.slice(help.indexOf('Exit codes')))}; --expires 90d: ${bad.code} ${bad.stderr.trim()}; hint: ${hint.trim().split('\n').at(-1)}`);
+    expect(help).toMatch(/Exit codes:\n {2}0 +.*\n {2}1 +.*watch.*\n {2}2 +.*usage.*\n {2}3 +.*API.*\n {2}10 +.*watch/);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/^vao: --expires 90d: at most 30d/)]);
+    expect(bad.stderr).not.toContain('expiresIn');
+    expect(hint).toMatch(/Run: npx vao --help/);
+    expect(hint).not.toContain('`');
+  });
+
   test('--help lists every command', async () => {
     const run = await vao(['--help']);
     expect(run.code).toBe(0);
