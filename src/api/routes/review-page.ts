@@ -44,4 +44,6 @@ export const reviewPageRoutes: FastifyPluginAsync = async (app) => {
   app.get('/review/:id', hide, html(files.session));
   app.get('/review/assets/review.js', hide, (_request, reply) => send(reply, 'text/javascript; charset=utf-8', files.script, 'no-cache'));
   app.get('/review/assets/review.css', hide, (_request, reply) => send(reply, 'text/css; charset=utf-8', files.style, 'no-cache'));
+  // Browsers ask for it on every page: no icon, and no log line at info each time.
+  app.get('/favicon.ico', { ...hide, logLevel: 'warn' }, (_request, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
 };
