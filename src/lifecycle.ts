@@ -79,6 +79,9 @@ export function runMain<C extends LoggingConfig>(name: string, load: (env: NodeJ
         logger.warn({ signal }, 'second signal: exiting without waiting for a clean stop');
         process.exit(130);
       }
+      // A clean stop may wait for work in progress (a worker lets running activities finish for up to
+      // WORKER_SHUTDOWN_GRACE): say so at once, and how not to wait.
+      if (signal === 'SIGINT') process.stderr.write(`\n${name}: Stopping: letting the work in progress finish first (a worker gives running activities up to WORKER_SHUTDOWN_GRACE, 30 s by default). Press Ctrl-C again to stop at once.\n`);
       void lifecycle.shutdown(signal);
     });
   }

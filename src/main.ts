@@ -4,10 +4,12 @@
  * where HeyGen is), the worker and the HTTP API. Parts stop in reverse order on Ctrl-C: the API first,
  * then the worker, the simulator and the Temporal server.
  */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadApiTokens } from './api/auth';
 import { localApiToken, localReviewLinkSecret } from './api/local-token';
 import { runApi } from './api/main';
+import { LOCAL_API_URL_FILE } from './paths';
 import { loadConfig, type Config } from './service-config';
 import { runMain, StartupError } from './lifecycle';
 import type { Logger } from './logging';
@@ -113,12 +115,15 @@ runMain('video-agent-orchestrator', loadConfig, async ({ config: baseConfig, log
   );
 
   const { url } = await runApi(config, logger.child({ component: 'api' }), lifecycle, tokens);
+  // Beside the token: the CLI in this folder calls this API, on whatever PORT it runs.
+  await writeFile(path.join(config.dataDir, LOCAL_API_URL_FILE), `${url}\n`);
   lines.push(`  API:             ${url} (docs: ${url}/docs)`, tokenLine, `  Review page:     ${url}/review (or a link: npx vao review-link <id>)`);
   lines.push(`  Notifications:   to ${allowPrivate ? 'any address, loopback included' : 'public addresses only'}, never to this stack's ports (${deniedPorts.join(', ')})`);
   lines.push(
     '',
     'Try:',
     `  npx vao start --prompt "A 30 second teaser for our app" --watch`,
+    `    (in this folder the CLI finds this API and its token in ${config.dataDir}; elsewhere add --url ${url} --token <token>, or export VAO_URL and VAO_TOKEN)`,
     `  export TOKEN=${tokenValue}`,
     `  curl -s -X POST ${url}/v1/sessions -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"prompt":"A 30 second teaser for our app"}'`,
   );

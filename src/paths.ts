@@ -19,3 +19,6 @@ export const TOOLS_DIR = path.join(PROJECT_ROOT, '.tools');
 
 /** Runtime data such as the dev server's SQLite file (git-ignored). */
 export const DATA_DIR = path.join(PROJECT_ROOT, '.data');
+
+/** The file in DATA_DIR where `npm start` records its API's address, beside api-token.json: the CLI's default `--url`. */
+export const LOCAL_API_URL_FILE = 'api-url';

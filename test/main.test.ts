@@ -150,6 +150,11 @@ test('npm start runs sessions on embedded defaults, serves the Web UI, stops on 
   // The banner says how to go on: the CLI, the token for curl, the Web UI's view of sessions to review.
   expect(first.output()).toContain('npx vao start --prompt "A 30 second teaser for our app" --watch');
   expect(first.output()).toContain(`export TOKEN=${token}`);
+  // The CLI in this folder follows npm start to its (non-default) PORT with the token beside it, and the banner says how from elsewhere.
+  expect(first.output()).toContain(`elsewhere add --url http://127.0.0.1:${env.PORT} --token <token>, or export VAO_URL and VAO_TOKEN`);
+  const cliList = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'vao.js'), 'list'], { env: { ...process.env, DATA_DIR: env.DATA_DIR, VAO_URL: '', VAO_TOKEN: '' } });
+  console.log(`vao list beside npm start on PORT ${env.PORT}:\n${cliList.stdout}`);
+  expect(cliList.stdout).toMatch(/^ID\s+STATUS\s+CREATED/);
   expect(first.output()).toContain(`Sessions waiting for a reviewer: http://127.0.0.1:${env.TEMPORAL_DEV_UI_PORT}/namespaces/default/workflows?query=VideoAgentStatus%3D%22reviewing%22`);
   // No bundler statistics among the logs.
   expect(first.output()).not.toMatch(/webpack|asset workflow-bundle/);

@@ -53,6 +53,25 @@ test('runs a session, and on SIGTERM lets the in-flight HeyGen call finish befor
   await handle.terminate('test over');
 });
 
+test('Ctrl-C during a render says at once what happens and that a second Ctrl-C forces the stop; the second one does', async () => {
+  const worker = startProcess(...tsNode(WORKER), workerEnv());
+  await worker.waitForLine(/"msg":"worker running"/);
+  const handle = await h.start({ prompt: 'Rendering when stopped [[sim review=skip think=1ms generate=1000s]]', timing: { pollInitial: '20s', pollMax: '20s' } });
+  await h.waitForPhase(handle, 'generating');
+  // The follow activity is asleep between reads: a clean stop waits for it (WORKER_SHUTDOWN_GRACE).
+  await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'followHeyGenSession'));
+  const before = worker.output().length;
+  worker.child.kill('SIGINT');
+  const said = await worker.waitForLine(/Ctrl-C again/, 10_000).catch(() => null);
+  const stillRunning = worker.child.exitCode === null;
+  console.log(`after the first Ctrl-C, still running: ${stillRunning}; printed: ${JSON.stringify(worker.output().slice(before).trim().split('\n').slice(0, 3))}`);
+  expect(said).toMatch(/Stopping/);
+  expect(stillRunning).toBe(true);
+  worker.child.kill('SIGINT');
+  expect(await worker.exited).toEqual({ code: 130, signal: null });
+  await handle.terminate('test over');
+});
+
 test('an unreachable Temporal server is reported with the variable to check', async () => {
   const port = await findFreePort();
   const worker = startProcess(...tsNode(WORKER), workerEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` }));

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
+import { LOCAL_API_URL_FILE } from '../paths';
 
 export class CliError extends Error {
   constructor(
@@ -40,6 +41,26 @@ export class ApiCallError extends CliError {
     message: string,
   ) {
     super(message, EXIT.api);
+  }
+}
+
+/** Where `npm start` listens when nothing says otherwise. */
+export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
+
+/**
+ * The API to call: --url, then VAO_URL, then the address `npm start` recorded under DATA_DIR (so a
+ * non-default PORT goes with the token read from there), then the default.
+ */
+export function resolveUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const url = flag || env.VAO_URL || localApiUrl(env) || DEFAULT_API_URL;
+  return url.replace(/\/+$/, '');
+}
+
+function localApiUrl(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return readFileSync(path.resolve(env.DATA_DIR || '.data', LOCAL_API_URL_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
   }
 }
 

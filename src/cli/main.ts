@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { REVIEW_LINK_MAX_MS } from '../contract/api';
 import { durationProblem, parseDuration } from '../contract/duration';
 import type { SessionFile, SessionState } from '../contract/session';
-import { ApiCallError, ApiClient, CliError, EXIT, localTokenFile, resolveToken } from './api-client';
+import { ApiCallError, ApiClient, CliError, EXIT, localTokenFile, resolveToken, resolveUrl } from './api-client';
 import { listen } from './listen';
 import { ENDED, NEEDS_INPUT, nextStep, progressBar, statusLine, summary, table, VAO, waitingFor } from './render';
 
@@ -36,12 +37,18 @@ Usage:
                                    receive and verify notifications (start sessions with --notify <url>)
 
 Options for every command:
-  --url <url>     the API (default: VAO_URL, else http://127.0.0.1:3000)
+  --url <url>     the API (default: VAO_URL, else the address \`npm start\` keeps in .data/api-url,
+                  else http://127.0.0.1:3000)
   --token <token> the API token (default: VAO_TOKEN, else the one \`npm start\` keeps in .data/api-token.json)
   --json          print the API's JSON instead of text (for scripts)
   -h, --help      this help
 
-watch exits 0 when the video is ready, 10 when the session waits for you, 1 when it failed or stopped.
+Exit codes:
+  0   done (watch: the video is ready)
+  1   watch: the session failed, was stopped or expired
+  2   a usage error (an unknown command or option, a missing or bad value)
+  3   the API could not be reached, refused the token, or refused the request
+  10  watch (and start --watch): the session waits for you (a storyboard or a question)
 `;
 
 const OPTIONS = {
@@ -101,7 +108,7 @@ async function downloadVideo(api: ApiClient, id: string, output: string, io: Io)
 }
 
 function usage(message: string): CliError {
-  return new CliError(`${message}\nRun \`vao --help\` for usage.`, EXIT.usage);
+  return new CliError(`${message}\nRun: ${VAO} --help`, EXIT.usage);
 }
 
 /** `--file` values: a local file (sent inline), an http(s) URL, or `asset:<id>`. */
@@ -262,7 +269,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return command || flags.help ? EXIT.ok : EXIT.usage;
   }
-  const api = new ApiClient((flags.url ?? io.env.VAO_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''), resolveToken(flags.token, io.env));
+  const api = new ApiClient(resolveUrl(flags.url, io.env), resolveToken(flags.token, io.env));
   const print = (json: unknown, text: string) => io.out(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 
   switch (command) {
@@ -351,12 +358,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const id = needId(positionals, command);
       if (flags.output) return downloadVideo(api, id, flags.output, io);
       const { body } = await api.call<{ url: string | null; durationSeconds: number | null; thumbnailUrl: string | null; archive: { status: string } | null }>('GET', `/v1/sessions/${id}/video`);
-      const archived = body.archive?.status === 'archived' ? `\nArchived: \`vao video ${id} -o video.mp4\` downloads it (our copy does not expire).` : body.archive ? `\nArchive: ${body.archive.status}.` : '';
+      const archived = body.archive?.status === 'archived' ? `\nArchived: ${VAO} video ${id} -o video.mp4 downloads it (our copy does not expire).` : body.archive ? `\nArchive: ${body.archive.status}.` : '';
       print(body, `${body.url ?? '(no URL)'}\n${body.durationSeconds ?? '?'} s${body.thumbnailUrl ? `, thumbnail ${body.thumbnailUrl}` : ''}\n(The URL is HeyGen's and expires; run this again for a fresh one.)${archived}`);
       return EXIT.ok;
     }
     case 'review-link': {
       if (flags.expires && parseDuration(flags.expires) === undefined) throw usage(`--expires ${flags.expires}: ${durationProblem(flags.expires)}`);
+      if (flags.expires && parseDuration(flags.expires)! > REVIEW_LINK_MAX_MS) throw usage(`--expires ${flags.expires}: at most 30d`);
       const body = { ...(flags.name ? { name: flags.name } : {}), ...(flags.expires ? { expiresIn: flags.expires } : {}) };
       const id = needId(positionals, command);
       const { body: link } = await api.call<{ id: string; url: string; name: string; expiresAt: string }>('POST', `/v1/sessions/${id}/review-links`, { body });

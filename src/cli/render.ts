@@ -92,26 +92,43 @@ export function statusLine(state: SessionState, now = Date.now(), shownProgress 
   return `${state.phase.padEnd(17)} ${progressBar(progress)}  ${elapsed(state.createdAt, now).padStart(7)}  ${waitingFor(state)}`;
 }
 
+/** HeyGen's status and progress as last read: true only while the session runs (after its end, what HeyGen said before). */
+function heygenNow(state: SessionState): string {
+  if (ENDED.includes(state.phase)) return '';
+  return `${state.heygenStatus ? `, HeyGen: ${state.heygenStatus}` : ''}${state.progress !== null ? `, ${state.progress}%` : ''}`;
+}
+
+/**
+ * The review packet: at a checkpoint, with its deadline and the commands that act on it; after a session
+ * ended at one (a review is cleared once decided), only as what there was, since nothing can act on it.
+ */
+function reviewLines(state: SessionState, review: NonNullable<SessionState['review']>): string[] {
+  const storyboard = review.kind === 'storyboard';
+  const open = NEEDS_INPUT.includes(state.phase);
+  const heading = open
+    ? `${storyboard ? `Storyboard ${review.revision}` : 'Question'} (since ${review.since}, deadline ${review.deadline}):`
+    : `${storyboard ? `Last storyboard ${review.revision} (shown ${review.since}, not approved)` : `Last question (asked ${review.since}, not answered)`}:`;
+  const lines = ['', heading];
+  for (const message of review.messages) lines.push(`  ${message.content}`);
+  for (const resource of review.resources) {
+    const where = resource.status === 'ready' ? (resource.url ?? '(no URL)') : `(${resource.status}${resource.note ? `: ${resource.note}` : ''})`;
+    lines.push(`  - ${resource.type ?? 'image'} ${resource.resourceId}: ${where}`);
+  }
+  if (open) lines.push('', storyboard ? `Approve: ${VAO} approve ${state.id}   Ask for changes: ${VAO} message ${state.id} -m "..."` : `Answer: ${VAO} message ${state.id} -m "..."`);
+  return lines;
+}
+
 export function summary(state: SessionState): string {
   const lines = [
     `Session   ${state.id}`,
-    `Phase     ${state.phase} (since ${state.phaseSince})${state.heygenStatus ? `, HeyGen: ${state.heygenStatus}` : ''}${state.progress !== null ? `, ${state.progress}%` : ''}`,
+    `Phase     ${state.phase} (since ${state.phaseSince})${heygenNow(state)}`,
     `Title     ${state.title ?? '-'}`,
     `Prompt    ${state.promptSummary}`,
     `HeyGen    ${state.heygenSessionId ?? '-'}${state.heygen.unreachableSince ? ` (unreachable since ${state.heygen.unreachableSince}: ${state.heygen.lastError ?? ''})` : ''}`,
     `Slot      ${state.heygen.slot}${state.queue?.position ? ` (queue position ${state.queue.position} of ${state.queue.queued})` : ''}`,
     `By        ${state.requestedBy ?? '-'}${state.tenant ? ` (tenant ${state.tenant})` : ''}`,
   ];
-  if (state.review) {
-    const { review } = state;
-    lines.push('', `${review.kind === 'storyboard' ? `Storyboard ${review.revision}` : 'Question'} (since ${review.since}, deadline ${review.deadline}):`);
-    for (const message of review.messages) lines.push(`  ${message.content}`);
-    for (const resource of review.resources) {
-      const where = resource.status === 'ready' ? (resource.url ?? '(no URL)') : `(${resource.status}${resource.note ? `: ${resource.note}` : ''})`;
-      lines.push(`  - ${resource.type ?? 'image'} ${resource.resourceId}: ${where}`);
-    }
-    lines.push('', review.kind === 'storyboard' ? `Approve: ${VAO} approve ${state.id}   Ask for changes: ${VAO} message ${state.id} -m "..."` : `Answer: ${VAO} message ${state.id} -m "..."`);
-  }
+  if (state.review) lines.push(...reviewLines(state, state.review));
   if (state.video) {
     lines.push('', `Video     ${state.video.url ?? '-'}`, `          ${state.video.durationSeconds ?? '?'} s, completed ${state.video.completedAt ?? '-'}`);
   }

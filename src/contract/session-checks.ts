@@ -181,7 +181,7 @@ export function checkSessionInput(raw: unknown): Checked<ParsedSessionInput> {
       }
     }
   }
-  // As zod's `.partial()` of fields with defaults: a timing given at all comes out whole.
+  // As `SessionTimingOverridesSchema`: only the fields given (the workflow resolves the rest, resolveTiming).
   if (fields.timing !== undefined) input.timing = checkTiming(check, fields.timing);
   return check.result(input);
 }
@@ -197,11 +197,11 @@ function checkLabels(check: Checker, raw: unknown): Record<string, string> | und
   return labels as Record<string, string>;
 }
 
-function checkTiming(check: Checker, raw: unknown): Timing | undefined {
+function checkTiming(check: Checker, raw: unknown): Partial<Timing> | undefined {
   const path = 'timing';
   const fields = check.object(raw, path, TIMING_FIELDS);
   if (!fields) return undefined;
-  const timing: Timing = { ...TIMING_DEFAULTS };
+  const timing: Partial<Timing> = {};
   for (const field of TIMING_FIELDS) {
     const value = fields[field];
     if (value === undefined) continue;

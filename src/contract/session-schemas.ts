@@ -61,32 +61,43 @@ export type ReviewPolicy = z.infer<typeof ReviewPolicySchema>;
 
 const count = (field: 'pollBackoff' | 'unknownStatusLimit' | 'maxReapprovals') => {
   const { min, max, integer } = TIMING_COUNTS[field]!;
-  return (integer ? z.number().int() : z.number()).min(min).max(max).default(TIMING_DEFAULTS[field]);
+  return (integer ? z.number().int() : z.number()).min(min).max(max);
 };
-const duration = (field: TimingField) => DurationSchema.default(TIMING_DEFAULTS[field]);
+
+/** Each timing field's bounds, without its default. */
+const TIMING_FIELDS = {
+  pollInitial: DurationSchema,
+  pollMax: DurationSchema,
+  pollBackoff: count('pollBackoff'),
+  maxThinking: DurationSchema,
+  maxGenerating: DurationSchema,
+  maxVideoWait: DurationSchema,
+  videoPollInterval: DurationSchema,
+  pollWhileCalledBack: DurationSchema,
+  unknownStatusLimit: count('unknownStatusLimit'),
+  activityHeartbeatTimeout: DurationSchema,
+  maxReapprovals: count('maxReapprovals'),
+  maxQueued: DurationSchema,
+  notifyRetryWindow: DurationSchema,
+  notifyRetryInitial: DurationSchema,
+} satisfies Record<TimingField, z.ZodType>;
+
+type TimingFields = typeof TIMING_FIELDS;
+const withDefaults = Object.fromEntries(
+  Object.entries(TIMING_FIELDS).map(([field, schema]) => [field, schema.default(TIMING_DEFAULTS[field as TimingField] as never)]),
+) as { [K in keyof TimingFields]: z.ZodDefault<TimingFields[K]> };
+const optional = Object.fromEntries(Object.entries(TIMING_FIELDS).map(([field, schema]) => [field, schema.optional()])) as {
+  [K in keyof TimingFields]: z.ZodOptional<TimingFields[K]>;
+};
 
 /** Polling cadence and limits (what each means: `TIMING_DEFAULTS`). */
-export const TimingSchema = z
-  .object({
-    pollInitial: duration('pollInitial'),
-    pollMax: duration('pollMax'),
-    pollBackoff: count('pollBackoff'),
-    maxThinking: duration('maxThinking'),
-    maxGenerating: duration('maxGenerating'),
-    maxVideoWait: duration('maxVideoWait'),
-    videoPollInterval: duration('videoPollInterval'),
-    pollWhileCalledBack: duration('pollWhileCalledBack'),
-    unknownStatusLimit: count('unknownStatusLimit'),
-    activityHeartbeatTimeout: duration('activityHeartbeatTimeout'),
-    maxReapprovals: count('maxReapprovals'),
-    maxQueued: duration('maxQueued'),
-    notifyRetryWindow: duration('notifyRetryWindow'),
-    notifyRetryInitial: duration('notifyRetryInitial'),
-  })
-  .strict();
+export const TimingSchema = z.object(withDefaults).strict();
 export type Timing = z.infer<typeof TimingSchema>;
-/** Some of the timing, the rest defaulted: what a session's input (and `SESSION_TIMING`) may set. */
-export const SessionTimingOverridesSchema = TimingSchema.partial();
+/**
+ * Some of the timing: what a session's input (and `SESSION_TIMING`) may set. Only the fields named are
+ * kept; the workflow takes the rest from `TIMING_DEFAULTS` (resolveTiming).
+ */
+export const SessionTimingOverridesSchema = z.object(optional).strict();
 
 const label = z.string().regex(LABEL_NAME, { error: LABEL_NAME_RULE });
 

@@ -82,6 +82,14 @@ export const WORKFLOW_SHAPES = {
     since: '2026-12 (issue 22)',
     fixtures: 'session-notified-unordered.json, session-notify-retried-unordered.json and polled-with-timers/session-notify-retried.json',
   },
+  followCancelAwaited: {
+    patchId: 'follow-cancel-awaited',
+    oldShape: 'a run ended (or continued as new) while a follow a webhook cut short was still being cancelled: the closed run kept it as a pending activity (CANCEL_REQUESTED in the Web UI)',
+    newShape: 'a run ends only once every follow it cancelled has stopped',
+    oldShapeEvidence: { kind: 'at-completion' },
+    since: '2026-12 (issue 22)',
+    fixtures: 'session-follow-cancel-abandoned.json (recorded by test/api/webhooks.test.ts)',
+  },
 } as const satisfies Record<string, WorkflowShape>;
 
 export type WorkflowShapeName = keyof typeof WORKFLOW_SHAPES;

@@ -3,6 +3,9 @@
  * bodies in other charsets, prototype keys, over-long parameters.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../src/paths';
 import { connect } from 'node:net';
 import { webhookHeaders } from '../../src/contract/heygen-webhooks';
 import { DEFAULT_SIMULATOR_WEBHOOK_SECRET } from '../../src/contract/simulator';
@@ -75,6 +78,35 @@ describe('bodies', () => {
     expect([response.status, response.body.error.code]).toEqual([400, 'invalid_request']);
     expect(response.body.error.message).toContain(key);
     expect(response.body.error.message).not.toMatch(/not valid JSON/);
+  });
+});
+
+describe('timing: the operator\'s (SESSION_TIMING), not a caller\'s', () => {
+  test('a create body with timing is a 400 that says who sets it, and docs/api.md says the same', async () => {
+    const { status, body } = await api.call<{ error: { code: string; message: string } }>('POST', '/v1/sessions', { body: { prompt: 'x', timing: { pollInitial: '5s' } } });
+    console.log(`POST /v1/sessions with timing: ${status} ${body.error.message}`);
+    expect([status, body.error.code]).toEqual([400, 'invalid_request']);
+    expect(body.error.message).toMatch(/timing.*SESSION_TIMING/);
+    const docs = readFileSync(path.join(PROJECT_ROOT, 'docs', 'api.md'), 'utf8');
+    expect(docs).not.toMatch(/`review\.timeout` and `timing` included/);
+    expect(docs).toMatch(/`timing` is not part of the body/);
+  });
+
+  test('SESSION_TIMING sets only the fields it names; the rest keep their defaults', async () => {
+    const partial = await startApiHarness({ env: { SESSION_TIMING: JSON.stringify({ pollInitial: '7s' }) } });
+    try {
+      const { body } = await partial.call<{ id: string }>('POST', '/v1/sessions', { body: { prompt: 'Partly timed [[sim think=1h]]' } });
+      const described = await partial.sessions.client.workflow.getHandle(body.id).describe();
+      const history = await partial.sessions.client.workflow.getHandle(body.id).fetchHistory();
+      const input = (await partial.sessions.client.options.loadedDataConverter.payloadConverter.fromPayload(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!)) as { timing?: Record<string, unknown> };
+      console.log(`SESSION_TIMING {"pollInitial":"7s"} gave the session's input timing ${JSON.stringify(input.timing)} (${described.status.name})`);
+      expect(input.timing).toEqual({ pollInitial: 7_000 });
+      const state = await waitForApiPhase(partial, body.id, 'thinking');
+      expect(state.id).toBe(body.id);
+      await partial.sessions.client.workflow.getHandle(body.id).terminate('test over');
+    } finally {
+      await partial.close();
+    }
   });
 });
 

@@ -373,3 +373,18 @@ describe('system routes', () => {
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'not_found']);
   });
 });
+
+test("the browser's favicon request is answered 204 and not logged at info on every page load", async () => {
+  const { logger, lines } = capturingLogger('info');
+  const app = await buildApi({ config: api.config, logger, client: api.sessions.client, tokens: Object.values(TOKENS) });
+  try {
+    const response = await app.inject({ method: 'GET', url: '/favicon.ico' });
+    const logged = lines.filter((line) => line.includes('favicon'));
+    console.log(`GET /favicon.ico: ${response.statusCode}; lines logged at info about it: ${logged.length}`);
+    expect(response.statusCode).toBe(204);
+    expect(logged).toEqual([]);
+  } finally {
+    await app.close();
+  }
+});
+

@@ -58,6 +58,25 @@ test("HeyGen's completion webhook wakes the session at once, where polling would
   expect(heygen!.calls.get).toBe(1);
 });
 
+test("a session HeyGen's webhook finished ends with no activity pending: the follow the webhook cut short finished cancelling first", async () => {
+  // The follow's first read is a minute away and its heartbeat (which carries a cancellation to it)
+  // comes every 16 s: the session completes long before the follow would learn of its cancellation.
+  const handle = await api.sessions.start({
+    prompt: 'Finished by its webhook [[sim review=skip think=1500s generate=1ms]]',
+    timing: { pollInitial: '60s', pollMax: '60s', videoPollInterval: 20, activityHeartbeatTimeout: '20s' },
+  });
+  const result = await handle.result();
+  expect(result.phase).toBe('completed');
+  const { raw } = await handle.describe();
+  const pending = (raw.pendingActivities ?? []).map((activity) => `${activity.activityType?.name} (state ${activity.state})`);
+  const events = (await handle.fetchHistory()).events ?? [];
+  const cancelRequested = events.filter((event) => event.activityTaskCancelRequestedEventAttributes).length;
+  console.log(`follows cancelled: ${cancelRequested}; activities pending after completion: ${pending.length} ${pending.join(', ')}`);
+  expect(cancelRequested).toBeGreaterThanOrEqual(1);
+  expect(pending).toEqual([]);
+  await recordHistory(handle, 'follow-cancel-awaited');
+});
+
 describe('refused and deduplicated deliveries', () => {
   let id: string;
   beforeAll(async () => {

@@ -187,6 +187,23 @@ describe('the session commands', () => {
     expect((await vao(['stop', id])).stdout.trim()).toBe(`Session ${id} had already finished.`);
   });
 
+  test('status of a session stopped at its review shows what is true now: no deadline, no HeyGen status of before, no commands that would fail', async () => {
+    const { stdout } = await vao(['start', '--prompt', 'Stopped at review [[sim think=50s]]', '--json']);
+    const { id } = JSON.parse(stdout) as { id: string };
+    await waitForApiPhase(api, id, 'reviewing');
+    expect((await vao(['status', id])).stdout).toMatch(/Approve: npx vao approve/);
+    await vao(['stop', id]);
+    await waitForApiPhase(api, id, 'stopped');
+    const shown = (await vao(['status', id])).stdout;
+    const stale = ['HeyGen: reviewing', '45%', 'deadline', 'Approve:', 'Ask for changes:'].filter((words) => shown.includes(words));
+    console.log(`vao status of a stopped session:\n${shown}\nstale or dead-end parts: ${stale.length ? stale.join(', ') : 'none'}`);
+    expect(stale).toEqual([]);
+    expect(shown).toMatch(/^Phase {5}stopped \(since \S+\)$/m);
+    // What stays true: the storyboard there was, as history.
+    expect(shown).toMatch(/^Last storyboard 1 \(shown \S+, not approved\)/m);
+    expect(await vao(['approve', id])).toMatchObject({ code: 3 });
+  });
+
   test('watch on a terminal draws a progress bar on one line', async () => {
     // HeyGen thinks until the bar is drawn, however long vao takes to start here; then the storyboard comes.
     const { stdout } = await vao(['start', '--prompt', 'On a terminal [[sim think=1000h]]', '--json']);
@@ -274,6 +291,34 @@ describe('errors', () => {
     expect((await vao(['list'], { VAO_TOKEN: '' })).code).toBe(0);
     const none = await vao(['list'], { VAO_TOKEN: '', DATA_DIR: path.join(scratch, 'empty') });
     expect(none).toMatchObject({ code: 3, stderr: expect.stringMatching(/No API token: pass --token, set VAO_TOKEN/) });
+  });
+
+  test('without --url or VAO_URL the address npm start recorded beside its token is used, on whatever PORT it runs', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'vao-cli-data-'));
+    try {
+      // As `npm start` on a non-default PORT leaves it: its token and its address.
+      await writeFile(path.join(dataDir, 'api-token.json'), JSON.stringify(TOKENS.admin));
+      await writeFile(path.join(dataDir, 'api-url'), `${api.url}\n`);
+      const run = await vao(['list'], { VAO_URL: '', VAO_TOKEN: '', DATA_DIR: dataDir });
+      console.log(`vao list with npm start's .data only (API at ${api.url}): exit ${run.code} ${run.stderr.trim()}`);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      // A flag or VAO_URL still wins.
+      expect(await vao(['list', '--url', 'http://127.0.0.1:9'], { VAO_URL: '', VAO_TOKEN: '', DATA_DIR: dataDir })).toMatchObject({ code: 3, stderr: expect.stringMatching(/127\.0\.0\.1:9/) });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('--help gives the exit codes of every command; --expires past its limit speaks of --expires; hints name npx vao, without backticks', async () => {
+    const help = (await vao(['--help'])).stdout;
+    const bad = await vao(['review-link', 'session-x', '--expires', '90d']);
+    const hint = (await vao(['frobnicate'])).stderr;
+    console.log(`help's exit codes: ${JSON.stringify(help.slice(help.indexOf('Exit codes')))}; --expires 90d: ${bad.code} ${bad.stderr.trim()}; hint: ${hint.trim().split('\n').at(-1)}`);
+    expect(help).toMatch(/Exit codes:\n {2}0 +.*\n {2}1 +.*watch.*\n {2}2 +.*usage.*\n {2}3 +.*API.*\n {2}10 +.*watch/);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/^vao: --expires 90d: at most 30d/)]);
+    expect(bad.stderr).not.toContain('expiresIn');
+    expect(hint).toMatch(/Run: npx vao --help/);
+    expect(hint).not.toContain('`');
   });
 
   test('--help lists every command', async () => {

@@ -108,6 +108,58 @@ test('a reviewer opens the link, sees the storyboard, asks for a change, sees re
   await page.close();
 });
 
+test('with only a link: notices go once they stop being true, the video plays from our archived copy, and no way leads to a token form', async () => {
+  const id = await parkedSession('Only a link [[sim think=1s revise=2000s generate=1000h]]');
+  const page = await browser.newPage();
+  await page.goto(await reviewLink(id, { name: 'Lee' }));
+  await page.waitForSelector('body[data-phase="reviewing"]');
+  const seen: Record<string, unknown> = {};
+  // A link opens one session: the header offers no list that only a token could open.
+  seen.brandIsLink = await page.$$eval('header .brand', (nodes) => nodes.some((node) => node.tagName === 'A'));
+
+  await page.getByLabel('What should change?').fill('Brighter, please.');
+  await page.getByRole('button', { name: 'Request changes' }).click();
+  await page.waitForSelector('#notice:text("Sent to the agent.")');
+  await page.waitForSelector('article[data-revision="2"][data-current="true"]', { timeout: 30_000 });
+  await page.waitForSelector('body[data-phase="reviewing"]');
+  seen.atRevision2 = await page.textContent('#notice');
+
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.waitForSelector('#notice:text("Approval sent.")');
+  await api.sessions.sim.finishPhase((await waitForApiPhase(api, id, 'generating')).heygenSessionId as string);
+  await page.waitForSelector('body[data-phase="completed"]', { timeout: 30_000 });
+  seen.atCompleted = await page.textContent('#notice');
+
+  // The video: our archived copy (HeyGen's links expire), playable here.
+  const completed = await waitForApiPhase(api, id, 'completed');
+  const heygenUrl = (completed.video as { url: string }).url;
+  const archivedSize = (completed.archive as { entries: { file: string; size: number }[] }).entries.find((entry) => entry.file === 'video')!.size;
+  await page.getByRole('button', { name: 'Play the video' }).click();
+  const player = await page.waitForSelector('#video video');
+  const src = (await player.getAttribute('src')) ?? '';
+  seen.videoSrc = src.slice(0, 5);
+  // The player's bytes are the archived file's (the simulator's few-kB file need not decode in every Chromium).
+  seen.playerBytesAreTheArchive = Number(await player.getAttribute('data-bytes')) === archivedSize;
+  seen.linksToHeyGen = await page.$$eval('#video a', (links, url) => links.some((a) => a.getAttribute('href') === url), heygenUrl);
+  await shot(page, '8-link-only-completed');
+  console.log(`with only a link: ${JSON.stringify(seen)}`);
+  expect(seen).toEqual({ brandIsLink: false, atRevision2: '', atCompleted: '', videoSrc: 'blob:', playerBytesAreTheArchive: true, linksToHeyGen: false });
+  await page.close();
+});
+
+test('a wrong token on /review is answered in words, not with the API\'s', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${api.url}/review`);
+  await page.getByLabel('API token').fill('tok_wrong_0123456789abcdef');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForSelector('#notice[data-tone="bad"]');
+  const shown = (await page.textContent('#notice')) ?? '';
+  console.log(`a wrong token: "${shown}"`);
+  expect(shown).not.toMatch(/bearer|Authorization/i);
+  expect(shown).toMatch(/token was not accepted/);
+  await page.close();
+});
+
 test('on a phone: everything fits the width, the decision is reachable, and every control is labelled', async () => {
   const id = await parkedSession('A phone-sized review [[sim think=1s]]');
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });

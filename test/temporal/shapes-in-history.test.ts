@@ -43,6 +43,12 @@ test('archive-media: decided at the last step, so a completed session took a sha
   expect(verdicts['session-cancel-review.json']!.archiveMedia).toBe('not-yet');
 });
 
+test('follow-cancel-awaited: decided at the end, when a follow is still being cancelled: the abandoned one is the old shape, the awaited one carries the marker', () => {
+  expect(verdicts['session-follow-cancel-abandoned.json']!.followCancelAwaited).toBe('old-shape');
+  expect(verdicts['session-follow-cancel-awaited.json']!.followCancelAwaited).toBe('marker');
+  expect(verdicts['session-cancel-review.json']!.followCancelAwaited).toBe('not-yet');
+});
+
 test.each([
   ['queuePositionKept', 'session-queue-position-dropped.json', 'session-queue-position-kept.json'],
   ['videoWebhookKept', 'session-video-webhook-dropped.json', 'session-video-webhook-kept.json'],

@@ -71,6 +71,14 @@ function askToSignIn(message) {
   };
 }
 
+/** A refused credential, in words (the API's own text speaks of headers; a link's refusal already reads well). */
+function refusal(error, credential) {
+  if (credential?.startsWith('rl1.')) return error.message;
+  if (error.status === 401) return 'That token was not accepted. Check that you pasted all of it, and sign in again.';
+  if (error.status === 403) return 'This token may not review sessions: it needs the sessions:review scope.';
+  return error.message;
+}
+
 class ApiProblem extends Error {
   constructor(status, code, message) {
     super(message);
@@ -106,7 +114,7 @@ async function listPage() {
     } catch (error) {
       if (error instanceof ApiProblem && (error.status === 401 || error.status === 403)) {
         sessionStorage.removeItem(TOKEN_KEY);
-        return askToSignIn(error.message);
+        return askToSignIn(refusal(error, credential));
       }
       notice(`Could not load the sessions: ${error.message}`, 'bad');
     }
@@ -141,6 +149,8 @@ async function sessionPage() {
   if (!credential) return askToSignIn();
   $('sign-out').hidden = false;
   $('sign-out').onclick = () => signOut(sessionId);
+  // The list needs a token: someone with only this session's link is not sent to a sign-in form.
+  if (!sessionStorage.getItem(TOKEN_KEY)) $('all-sessions').replaceWith(el('p', { className: 'brand', textContent: 'Review' }));
 
   const view = new SessionView(sessionId, credential);
   try {
@@ -148,7 +158,7 @@ async function sessionPage() {
   } catch (error) {
     if (error instanceof ApiProblem && (error.status === 401 || error.status === 403 || error.status === 404)) {
       sessionStorage.removeItem(linkKey(sessionId));
-      return askToSignIn(error.message);
+      return askToSignIn(refusal(error, credential));
     }
     return notice(`Could not load the session: ${error.message}`, 'bad');
   }
@@ -168,6 +178,16 @@ class SessionView {
 
   /** Follows the event stream; polls when it breaks, and stops when the session has ended. */
   async follow() {
+    await this.followUntilEnded();
+    // The whole state once more: the stream carries no archive, and the archived copy is what to watch.
+    try {
+      this.update((await api(this.credential, 'GET', `/v1/sessions/${encodeURIComponent(this.id)}`)).body);
+    } catch {
+      // What the stream showed stays.
+    }
+  }
+
+  async followUntilEnded() {
     while (!FINAL.includes(this.state.phase)) {
       try {
         await this.readStream();
@@ -255,6 +275,11 @@ class SessionView {
   }
 
   update(state) {
+    // "Approval sent." and the like hold until the session moves on; then its phase says what is true.
+    if (this.sentNotice && this.sentNotice.phase !== state.phase && !this.busy) {
+      this.sentNotice = null;
+      notice('');
+    }
     this.state = state;
     this.render();
   }
@@ -279,7 +304,7 @@ class SessionView {
     this.once('messages', s.messages, (messages) => $('messages').replaceChildren(...messages.map(messageItem)));
     this.once('actions', s.actions, (actions) => $('actions').replaceChildren(...(actions.length ? actions.map(actionItem) : [el('li', { className: 'muted', textContent: 'None yet.' })])));
     this.once('storyboards', { review: s.review, earlier: s.earlierStoryboards }, ({ review, earlier }) => renderStoryboards(review, earlier));
-    this.once('video', s.video, renderVideo);
+    this.once('video', { video: s.video, archived: archivedFiles(s) }, ({ video, archived }) => this.renderVideo(video, archived));
   }
 
   /** Re-renders a part only when what it shows has changed (images are not reloaded on every event). */
@@ -338,6 +363,7 @@ class SessionView {
           const { status, body: answer } = await api(this.credential, 'POST', `/v1/sessions/${encodeURIComponent(this.id)}/${route}`, { body, idempotencyKey: key });
           if (status === 200) this.update(answer);
           notice(status === 200 ? done : `${done} The session will act on it shortly.`);
+          this.sentNotice = { phase: this.state.phase };
           $('approve-note').value = '';
           $('changes-message').value = '';
           return;
@@ -354,6 +380,48 @@ class SessionView {
     }
   }
 }
+
+SessionView.prototype.renderVideo = function (video, archived) {
+  $('video').hidden = !video;
+  if (!video) return;
+  const parts = [];
+  const title = video.title ?? 'the video';
+  if (archived.includes('thumbnail')) {
+    const img = el('img', { alt: `Thumbnail of ${title}` });
+    void this.archivedUrl('thumbnail').then(({ url }) => (img.src = url), () => video.thumbnailUrl && (img.src = video.thumbnailUrl));
+    parts.push(el('p', { className: 'video' }, img));
+  } else if (video.thumbnailUrl) {
+    parts.push(el('p', { className: 'video' }, el('img', { src: video.thumbnailUrl, alt: `Thumbnail of ${title}` })));
+  }
+  if (archived.includes('video')) {
+    // Our copy, read with this page's credential (a plain link could not carry it).
+    const play = el('button', { type: 'button', textContent: 'Play the video' });
+    play.onclick = async () => {
+      play.disabled = true;
+      try {
+        const { url, size } = await this.archivedUrl('video');
+        const player = el('video', { src: url, controls: true, className: 'video' });
+        player.dataset.bytes = String(size);
+        play.replaceWith(player, el('p', {}, el('a', { href: url, download: `${this.id}.mp4`, textContent: 'Save the video' })));
+      } catch (error) {
+        play.disabled = false;
+        notice(`Could not load the video (${error.message}); try again.`, 'bad');
+      }
+    };
+    parts.push(el('p', {}, play));
+  } else if (video.url) {
+    parts.push(el('p', {}, el('a', { href: video.url, textContent: 'Open the video at HeyGen', rel: 'noreferrer' }), el('span', { className: 'muted', textContent: ' (HeyGen\'s link expires in 7 days; our copy shows here once archived)' })));
+  }
+  $('video-body').replaceChildren(...parts);
+};
+
+/** One archived file as a local URL of this page, and its size. */
+SessionView.prototype.archivedUrl = async function (file) {
+  const response = await fetch(`/v1/sessions/${encodeURIComponent(this.id)}/video/content?file=${file}`, { headers: { authorization: `Bearer ${this.credential}` } });
+  if (!response.ok) throw new Error(`the service answered ${response.status}`);
+  const blob = await response.blob();
+  return { url: URL.createObjectURL(blob), size: blob.size };
+};
 
 function keepEarlier(state) {
   const review = state.review;
@@ -403,13 +471,9 @@ function renderStoryboards(review, earlier) {
   );
 }
 
-function renderVideo(video) {
-  $('video').hidden = !video;
-  if (!video) return;
-  const parts = [];
-  if (video.thumbnailUrl) parts.push(el('p', { className: 'video' }, el('img', { src: video.thumbnailUrl, alt: `Thumbnail of ${video.title ?? 'the video'}` })));
-  if (video.url) parts.push(el('p', {}, el('a', { href: video.url, textContent: 'Open the video', rel: 'noreferrer' }), el('span', { className: 'muted', textContent: ' (the link expires; the API can give a fresh one)' })));
-  $('video-body').replaceChildren(...parts);
+/** The files of the video our archive holds (its copies outlive HeyGen's expiring links). */
+function archivedFiles(state) {
+  return (state.archive?.entries ?? []).map((entry) => entry.file);
 }
 
 if (document.body.dataset.page === 'list') void listPage();

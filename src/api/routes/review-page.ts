@@ -17,11 +17,12 @@ const read = (file: string) => readFileSync(path.join(PAGE_DIR, file));
 
 /**
  * Scripts and styles from this origin only; images from anywhere (storyboards live on HeyGen's storage);
+ * the archived video and thumbnail as blobs the page read with its credential;
  * no framing, and no Referer, so nothing of the page's address leaves it.
  */
 const PAGE_HEADERS = {
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data: blob:; media-src blob:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
@@ -43,4 +44,6 @@ export const reviewPageRoutes: FastifyPluginAsync = async (app) => {
   app.get('/review/:id', hide, html(files.session));
   app.get('/review/assets/review.js', hide, (_request, reply) => send(reply, 'text/javascript; charset=utf-8', files.script, 'no-cache'));
   app.get('/review/assets/review.css', hide, (_request, reply) => send(reply, 'text/css; charset=utf-8', files.style, 'no-cache'));
+  // Browsers ask for it on every page: no icon, and no log line at info each time.
+  app.get('/favicon.ico', { ...hide, logLevel: 'warn' }, (_request, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
 };

@@ -112,6 +112,17 @@ async function sendArchivedFile(request: FastifyRequest, reply: FastifyReply, se
   return reply.send(body);
 }
 
+/**
+ * `timing` sets how often workers read HeyGen and how long phases may last: the operator's, for every
+ * session (SESSION_TIMING), so a caller asking for it is told so rather than given zod's "unrecognized key".
+ */
+async function refuseTiming(request: FastifyRequest): Promise<void> {
+  const body = request.body;
+  if (body && typeof body === 'object' && 'timing' in body) {
+    throw new ApiError('invalid_request', 'timing is not part of the body: the operator sets it for every session with SESSION_TIMING.');
+  }
+}
+
 export const sessionRoutes: FastifyPluginAsync<{
   sessions: SessionsService;
   verifier: TokenVerifier;
@@ -130,6 +141,7 @@ export const sessionRoutes: FastifyPluginAsync<{
     '/sessions',
     {
       onRequest: scope('sessions:create'),
+      preValidation: refuseTiming,
       schema: {
         tags: ['sessions'],
         summary: 'Start a session',

@@ -31,20 +31,34 @@ export function heygenRetryPolicy() {
   };
 }
 
-/** HeyGen activities for a few quick attempts, optionally with a start-to-close timeout of their own. */
-export function quickHeyGenActivities(timing: Timing, kind: HeyGenCallKind, startToCloseTimeout?: number): HeyGenActivities {
+/** What one call may set beyond its kind's defaults. */
+export interface HeyGenCallOverrides {
+  startToCloseTimeout?: number;
+  /**
+   * WAIT_CANCELLATION_COMPLETED: a cancelled call settles only once the activity has stopped. Unset, the
+   * SDK's proxies use TRY_CANCEL (whatever its doc comment says), which settles at once.
+   */
+  cancellationType?: wf.ActivityCancellationType;
+}
+
+function overridden({ startToCloseTimeout, cancellationType }: HeyGenCallOverrides): Partial<wf.ActivityOptions> {
+  return { ...(startToCloseTimeout === undefined ? {} : { startToCloseTimeout }), ...(cancellationType === undefined ? {} : { cancellationType }) };
+}
+
+/** HeyGen activities for a few quick attempts, optionally with options of their own. */
+export function quickHeyGenActivities(timing: Timing, kind: HeyGenCallKind, overrides: HeyGenCallOverrides = {}): HeyGenActivities {
   return wf.proxyActivities<HeyGenActivities>({
     ...heygenActivityOptions(timing, kind),
-    ...(startToCloseTimeout === undefined ? {} : { startToCloseTimeout }),
+    ...overridden(overrides),
     retry: { ...heygenRetryPolicy(), maximumAttempts: QUICK_ATTEMPTS },
   });
 }
 
 /** HeyGen activities retried with backoff capped at a minute, for `withinMs` at most. */
-export function patientHeyGenActivities(timing: Timing, kind: HeyGenCallKind, withinMs: number, startToCloseTimeout?: number): HeyGenActivities {
+export function patientHeyGenActivities(timing: Timing, kind: HeyGenCallKind, withinMs: number, overrides: HeyGenCallOverrides = {}): HeyGenActivities {
   return wf.proxyActivities<HeyGenActivities>({
     ...heygenActivityOptions(timing, kind),
-    ...(startToCloseTimeout === undefined ? {} : { startToCloseTimeout }),
+    ...overridden(overrides),
     scheduleToCloseTimeout: Math.max(withinMs, 1_000),
     retry: { ...heygenRetryPolicy(), initialInterval: '2s', maximumInterval: PATIENT_MAX_INTERVAL },
   });

@@ -135,6 +135,8 @@ export class SessionRun {
   earlyPosition: { position: number; queued: number } | undefined;
   /** The queue began with such a position: `session.queued` is due once the phase is `queued`. */
   queuedNoticeDue = false;
+  /** Follow activities a webhook cut short, until each has stopped (see follow.ts). */
+  readonly cancellingFollows = new Set<Promise<void>>();
   /** Set by a follow step that returned HeyGen's change between thinking and generating. */
   follow: FollowResume | undefined;
   /** Who sent `retryArchive` while the session waited in `archive_failed` (null: nobody yet). */

@@ -4,6 +4,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { SessionInput, SessionResult } from '../../contract/session';
+import { followsStopped } from './cancelled-follows';
 import type { CarriedState, SessionRun } from './context';
 
 type SessionWorkflow = (input: SessionInput, carried?: CarriedState) => Promise<SessionResult>;
@@ -11,6 +12,7 @@ type SessionWorkflow = (input: SessionInput, carried?: CarriedState) => Promise<
 export async function continueAsNewIfSuggested(run: SessionRun): Promise<void> {
   if (!wf.workflowInfo().continueAsNewSuggested) return;
   await wf.condition(wf.allHandlersFinished);
+  await followsStopped(run);
   if (run.decisions.length) return; // a decision arrived meanwhile: apply it in this run
   const carried = run.carry();
   wf.log.info('continuing as new', { historyLength: wf.workflowInfo().historyLength, runs: run.state.runs });

@@ -6,6 +6,7 @@
 import * as wf from '@temporalio/workflow';
 import { SESSION_FAILURE } from '../../contract/failures';
 import type { SessionResult } from '../../contract/session';
+import { followsStopped } from './cancelled-follows';
 import { iso, type SessionRun } from './context';
 import { recordAction, settleWaitingDecisions } from './decisions';
 import { classifyFailure, describeFailure } from './failures';
@@ -40,6 +41,7 @@ async function endCompleted(run: SessionRun): Promise<SessionResult> {
   enterPhase(run, 'completed');
   settleWaitingDecisions(run, 'the session has completed');
   await deliveriesSettled(run);
+  await followsStopped(run);
   return run.state;
 }
 
@@ -48,6 +50,7 @@ async function endArchiveFailed(run: SessionRun): Promise<SessionResult> {
   await releaseSlot(run, 'archive_failed');
   settleWaitingDecisions(run, 'the session has ended');
   await deliveriesSettled(run);
+  await followsStopped(run);
   return run.state;
 }
 
@@ -83,6 +86,7 @@ async function endUnsuccessfully(run: SessionRun, phase: 'failed' | 'stopped' | 
   await stopHeyGen(run);
   await releaseSlot(run, phase);
   await deliveriesSettled(run);
+  await followsStopped(run);
 }
 
 /**

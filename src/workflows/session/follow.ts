@@ -10,6 +10,7 @@ import { formatDuration } from '../../contract/duration';
 import { SESSION_FAILURE } from '../../contract/failures';
 import { checkHeygenEventSignal } from '../../contract/session-checks';
 import { heygenEventSignal, CHECKPOINT_PHASES, type ChatMessage } from '../../contract/session';
+import { trackUntilStopped } from './cancelled-follows';
 import { iso, type SessionRun } from './context';
 import { continueAsNewIfSuggested } from './continue-as-new';
 import { describeFailure, failureReason } from './failures';
@@ -137,13 +138,15 @@ async function followOnce(run: SessionRun, readFirst: boolean, stretch: Stretch)
       deadline: phaseDeadline(run),
       what: generating ? 'following the render' : 'following the agent',
       startToCloseTimeout: until - Date.now() + FOLLOW_READ_ALLOWANCE_MS,
+      // Cut short, it settles only once it stopped: the run's end waits for that (cancelled-follows.ts).
+      cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
     const poked = wf.condition(() => run.poked).then(() => null);
     try {
       return await Promise.race([follow, poked]);
     } finally {
-      follow.catch(() => undefined);
       poked.catch(() => undefined);
+      trackUntilStopped(run, follow);
       wf.CancellationScope.current().cancel();
     }
   });

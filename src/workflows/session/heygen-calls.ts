@@ -6,13 +6,13 @@
 import * as wf from '@temporalio/workflow';
 import type { HeyGenActivities } from '../../activities';
 import { SESSION_FAILURE } from '../../contract/failures';
-import { patientHeyGenActivities, quickHeyGenActivities, type HeyGenCallKind } from './activity-options';
+import { patientHeyGenActivities, quickHeyGenActivities, type HeyGenCallKind, type HeyGenCallOverrides } from './activity-options';
 import { clock, iso, type SessionRun } from './context';
 import { describeFailure, httpStatusOf, isRejection, isTransient } from './failures';
 import { refreshDetails } from './phases';
 import { SessionEnding } from './steps';
 
-export interface HeyGenCallOptions {
+export interface HeyGenCallOptions extends HeyGenCallOverrides {
   kind: HeyGenCallKind;
   /** Ms since the epoch: patient retries stop here. */
   deadline: number;
@@ -20,7 +20,6 @@ export interface HeyGenCallOptions {
   what: string;
   /** When the deadline passes the session fails as `HeyGenUnreachable`, or expires (the queue deadline of a create). */
   onDeadline?: 'fail' | 'expire';
-  startToCloseTimeout?: number;
 }
 
 type ActivityResult<K extends keyof HeyGenActivities> = Awaited<ReturnType<HeyGenActivities[K]>>;
@@ -36,9 +35,11 @@ export async function callHeyGen<K extends keyof HeyGenActivities>(
   options: HeyGenCallOptions,
 ): Promise<ActivityResult<K>> {
   type Call = (...a: Parameters<HeyGenActivities[K]>) => Promise<ActivityResult<K>>;
-  const { kind, startToCloseTimeout } = options;
+  const { kind, startToCloseTimeout, cancellationType } = options;
+  const overrides: HeyGenCallOverrides = { startToCloseTimeout, cancellationType };
   const { quickReads, quickWrites } = run.activities;
-  const quickActivities = startToCloseTimeout === undefined ? (kind === 'write' ? quickWrites : quickReads) : quickHeyGenActivities(run.timing, kind, startToCloseTimeout);
+  const ownOptions = startToCloseTimeout !== undefined || cancellationType !== undefined;
+  const quickActivities = ownOptions ? quickHeyGenActivities(run.timing, kind, overrides) : kind === 'write' ? quickWrites : quickReads;
   const quick = quickActivities[name] as unknown as Call;
   let patientArgs = args;
   const firstAttemptAt = Date.now();
@@ -57,7 +58,7 @@ export async function callHeyGen<K extends keyof HeyGenActivities>(
   const remaining = options.deadline - Date.now();
   try {
     if (remaining <= 0) throw new Error('deadline already passed');
-    const patient = patientHeyGenActivities(run.timing, kind, remaining, startToCloseTimeout)[name] as unknown as Call;
+    const patient = patientHeyGenActivities(run.timing, kind, remaining, overrides)[name] as unknown as Call;
     const result = await patient(...patientArgs);
     markReachable(run);
     return result;

@@ -58,6 +58,15 @@ export function notifiesInOrder(): boolean {
   return wf.patched(WORKFLOW_SHAPES.notifyInOrder.patchId);
 }
 
+/**
+ * Since `follow-cancel-awaited`: a run ends (or continues as new) only once the follows it cancelled have
+ * stopped. Asked only when one is still being cancelled at the end; the old shape ended at once, and its
+ * closed run kept the follow pending for good.
+ */
+export function awaitsCancelledFollows(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.followCancelAwaited.patchId);
+}
+
 /** What the follow step lends the old loop: how a read is taken in and acted on, and the phase's deadline. */
 export interface FollowHooks {
   /** Folds a read into the state; true when HeyGen replied to our last message. */

@@ -43,6 +43,7 @@ export function enterPhase(run: SessionRun, phase: Phase): void {
   wf.upsertSearchAttributes([{ key: VideoAgentStatus, value: phase }]);
   countPhaseEntry(phase);
   wf.setCurrentDetails(statusLine(state));
+  logMilestone(run, phase);
   const event = EVENT_OF_PHASE[phase];
   if (event) notify(run, event);
 }
@@ -63,4 +64,12 @@ export function announce(run: SessionRun): void {
   wf.upsertMemo({ promptSummary: state.promptSummary });
   wf.setCurrentDetails(statusLine(state));
   countPhaseEntry(state.phase);
+}
+
+/** The moments an operator looks for in the log (ids and numbers only: no prompt, no credential). */
+function logMilestone(run: SessionRun, phase: Phase): void {
+  const { state } = run;
+  if (phase === 'reviewing') wf.log.info('storyboard ready for review', { revision: state.review?.revision ?? state.revisions + 1, deadline: state.review?.deadline });
+  else if (phase === 'waiting_for_input') wf.log.info('question from the agent awaiting an answer', { deadline: state.review?.deadline });
+  else if (phase === 'completed') wf.log.info('session completed', { videoId: state.video?.videoId ?? null, archived: state.archive?.status ?? null, revisions: state.revisions });
 }
