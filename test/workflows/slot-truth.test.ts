@@ -6,6 +6,7 @@
  *   while HeyGen worked gave its slot back before HeyGen's stop took effect at the next checkpoint.
  * - 14: `stop` on a session whose create kept meeting 429 left it `creating` (for up to 24 h).
  */
+import { temporal } from '@temporalio/proto';
 import { governorStateQuery } from '../../src/contract/governor';
 import { SESSION_FAILURE } from '../../src/contract/failures';
 import { VideoAgentStatus } from '../../src/contract/search-attributes';
@@ -126,6 +127,47 @@ describe('a stop cancels a create that waits on 429s (defect 14)', () => {
       expect(heygen.filter((session) => !session.halted && !['failed', 'completed'].includes(session.status))).toEqual([]);
       await recordHistory(handle, 'create-stopped');
       await h.sim.client().stopSession(outsider.session_id);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('stop while a slow create is under way: the session ends stopped, and a HeyGen session the create made is stopped', async () => {
+    const h = await startSessionHarness();
+    try {
+      // Every HeyGen answer takes 1.5 s: the stop comes while the create is being sent or answered.
+      await h.sim.configure({ latencyMs: 1_500 });
+      const handle = await h.start({ prompt: 'Slow create [[sim think=1h]]' });
+      // The create's attempt has started (a worker runs it): its POST is on its way or at HeyGen.
+      await eventually(
+        async () => {
+          const { raw } = await handle.describe();
+          return (raw.pendingActivities ?? []).some((activity) => activity.activityType?.name === 'createHeyGenSession' && activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 20, what: 'the create attempt to start' },
+      );
+      await handle.cancel();
+      const state = await eventually(
+        async () => {
+          const current = await h.state(handle);
+          return (await handle.describe()).status.name !== 'RUNNING' ? current : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: 'the session to end' },
+      );
+      const heygen = await h.heygenSessions(handle.workflowId);
+      console.info(
+        `defect 14, stop during a slow create: phase ${state.phase}, error ${state.error?.type ?? null}, slot ${state.heygen.slot}; ` +
+          `HeyGen sessions of it ${heygen.length} (${heygen.map((s) => `${s.status}${s.halted ? ' halted' : ''}, stops ${s.calls.stop}`).join('; ')})`,
+      );
+      expect([state.phase, state.error?.type]).toEqual(['stopped', SESSION_FAILURE.stopped]);
+      // The attempt under way was let finish: HeyGen made the session, and the ending stopped it.
+      expect(heygen.length).toBe(1);
+      expect(heygen[0]!.calls.stop).toBe(1);
+      // Whichever way the race went, nothing of ours runs at HeyGen.
+      expect(heygen.filter((session) => !session.halted && !['failed', 'completed'].includes(session.status))).toEqual([]);
+      if (heygen.length === 1) expect(state.heygenSessionId).toBe(heygen[0]!.session_id);
     } finally {
       await h.close();
     }

@@ -30,20 +30,36 @@ export function heygenRetryPolicy() {
   };
 }
 
+/**
+ * Options of one call beyond its kind: a start-to-close timeout of its own, and whether a cancelled call
+ * waits for the attempt under way to end (its result then says what it did) instead of returning at once.
+ */
+export interface HeyGenCallExtras {
+  startToCloseTimeout?: number;
+  waitForAttempt?: boolean;
+}
+
+function extraOptions({ startToCloseTimeout, waitForAttempt }: HeyGenCallExtras): Partial<wf.ActivityOptions> {
+  return {
+    ...(startToCloseTimeout === undefined ? {} : { startToCloseTimeout }),
+    ...(waitForAttempt ? { cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
+  };
+}
+
 /** HeyGen activities for a few quick attempts, optionally with a start-to-close timeout of their own. */
-export function quickHeyGenActivities(timing: Timing, kind: HeyGenCallKind, startToCloseTimeout?: number): HeyGenActivities {
+export function quickHeyGenActivities(timing: Timing, kind: HeyGenCallKind, extras: HeyGenCallExtras = {}): HeyGenActivities {
   return wf.proxyActivities<HeyGenActivities>({
     ...heygenActivityOptions(timing, kind),
-    ...(startToCloseTimeout === undefined ? {} : { startToCloseTimeout }),
+    ...extraOptions(extras),
     retry: { ...heygenRetryPolicy(), maximumAttempts: QUICK_ATTEMPTS },
   });
 }
 
 /** HeyGen activities retried with backoff capped at a minute, for `withinMs` at most. */
-export function patientHeyGenActivities(timing: Timing, kind: HeyGenCallKind, withinMs: number, startToCloseTimeout?: number): HeyGenActivities {
+export function patientHeyGenActivities(timing: Timing, kind: HeyGenCallKind, withinMs: number, extras: HeyGenCallExtras = {}): HeyGenActivities {
   return wf.proxyActivities<HeyGenActivities>({
     ...heygenActivityOptions(timing, kind),
-    ...(startToCloseTimeout === undefined ? {} : { startToCloseTimeout }),
+    ...extraOptions(extras),
     scheduleToCloseTimeout: Math.max(withinMs, 1_000),
     retry: { ...heygenRetryPolicy(), initialInterval: '2s', maximumInterval: PATIENT_MAX_INTERVAL },
   });

@@ -66,7 +66,7 @@ async function createUnlessStopped(run: SessionRun, stop: { requested: boolean }
               idempotencyKey: run.idempotencyKey('create'),
             },
           ],
-          { kind: 'write', deadline: Date.parse(state.createdAt) + timing.maxQueued, what: 'creating the session', onDeadline: 'expire' },
+          { kind: 'write', deadline: Date.parse(state.createdAt) + timing.maxQueued, what: 'creating the session', onDeadline: 'expire', waitForAttempt: true },
         ),
       );
       creating = false;

@@ -21,6 +21,8 @@ export interface HeyGenCallOptions {
   /** When the deadline passes the session fails as `HeyGenUnreachable`, or expires (the queue deadline of a create). */
   onDeadline?: 'fail' | 'expire';
   startToCloseTimeout?: number;
+  /** A cancelled call waits for the attempt under way to end (a create: its answer says whether it made a session). */
+  waitForAttempt?: boolean;
 }
 
 type ActivityResult<K extends keyof HeyGenActivities> = Awaited<ReturnType<HeyGenActivities[K]>>;
@@ -36,9 +38,11 @@ export async function callHeyGen<K extends keyof HeyGenActivities>(
   options: HeyGenCallOptions,
 ): Promise<ActivityResult<K>> {
   type Call = (...a: Parameters<HeyGenActivities[K]>) => Promise<ActivityResult<K>>;
-  const { kind, startToCloseTimeout } = options;
+  const { kind, startToCloseTimeout, waitForAttempt } = options;
   const { quickReads, quickWrites } = run.activities;
-  const quickActivities = startToCloseTimeout === undefined ? (kind === 'write' ? quickWrites : quickReads) : quickHeyGenActivities(run.timing, kind, startToCloseTimeout);
+  const extras = { startToCloseTimeout, waitForAttempt };
+  const quickActivities =
+    startToCloseTimeout === undefined && !waitForAttempt ? (kind === 'write' ? quickWrites : quickReads) : quickHeyGenActivities(run.timing, kind, extras);
   const quick = quickActivities[name] as unknown as Call;
   let patientArgs = args;
   const firstAttemptAt = Date.now();
@@ -57,7 +61,7 @@ export async function callHeyGen<K extends keyof HeyGenActivities>(
   const remaining = options.deadline - Date.now();
   try {
     if (remaining <= 0) throw new Error('deadline already passed');
-    const patient = patientHeyGenActivities(run.timing, kind, remaining, startToCloseTimeout)[name] as unknown as Call;
+    const patient = patientHeyGenActivities(run.timing, kind, remaining, extras)[name] as unknown as Call;
     const result = await patient(...patientArgs);
     markReachable(run);
     return result;
