@@ -189,12 +189,12 @@ export function toActivityFailure(error: unknown): unknown {
  * Runs a HeyGen call while heartbeating, so a worker that dies mid-call is noticed within the heartbeat
  * timeout rather than the start-to-close timeout, and passes the activity's cancellation to the request.
  */
-async function heygenCall<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function heygenCall<T>(call: (signal: AbortSignal) => Promise<T>, options: { finishWhenCancelled?: boolean } = {}): Promise<T> {
   const context = Context.current();
   const heartbeatEvery = context.info.heartbeatTimeoutMs ? Math.max(200, context.info.heartbeatTimeoutMs / 3) : undefined;
   const timer = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
   try {
-    return await call(context.cancellationSignal);
+    return await call(options.finishWhenCancelled ? new AbortController().signal : context.cancellationSignal);
   } catch (error) {
     throw toActivityFailure(error);
   } finally {
@@ -301,6 +301,9 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
           },
           { idempotencyKey: input.idempotencyKey, signal },
         ),
+        // A create cut short may still have made a session: it finishes, so its answer says whether it did
+        // (the workflow then stops a session made after it was cancelled).
+        { finishWhenCancelled: true },
       );
       logger.info({ sessionId: created.session_id, callbackId: input.callbackId, attempt: activityInfo().attempt }, 'HeyGen session created');
       return { sessionId: created.session_id, status: created.status, videoId: created.video_id, callsBack: callbackUrl !== undefined };
@@ -404,6 +407,9 @@ export function createHeyGenActivities({ heygen, callbackUrl, logger }: HeyGenAc
           },
           { idempotencyKey: input.idempotencyKey, signal },
         ),
+        // A create cut short may still have made a session: it finishes, so its answer says whether it did
+        // (the workflow then stops a session made after it was cancelled).
+        { finishWhenCancelled: true },
       );
       return { runId: sent.run_id, alreadyDelivered: false };
     },

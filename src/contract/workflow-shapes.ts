@@ -11,10 +11,16 @@
  * - `activity`: it scheduled an activity only the old shape schedules;
  * - `signal-during-activity`: the patch is asked only when this signal comes while this activity runs
  *   (or before the workflow acted on its result), so such a signal without the marker is the old shape;
- * - `at-completion`: the patch is asked at the run's last step, so an open run has not taken either shape.
+ * - `at-completion`: the patch is asked at the run's last step, so an open run has not taken either shape;
+ * - `cancel-during-activity`: the patch is asked when the workflow is cancelled while this activity runs,
+ *   so such a cancellation without the marker is the old shape;
+ * - `failed-signal`: the patch is asked when this signal to another workflow fails, so such a failure
+ *   without the marker is the old shape.
  */
 export type OldShapeEvidence =
   | { kind: 'activity'; activity: string }
+  | { kind: 'failed-signal'; signal: string }
+  | { kind: 'cancel-during-activity'; activity: string }
   | { kind: 'signal-during-activity'; signal: string; activity: string }
   | { kind: 'at-completion' };
 
@@ -90,6 +96,46 @@ export const WORKFLOW_SHAPES = {
     since: '2026-12 (issue 22)',
     fixtures: 'session-follow-cancel-abandoned.json (recorded by test/api/webhooks.test.ts)',
   },
+  releaseRevivesGovernor: {
+    patchId: 'release-revives-governor',
+    oldShape: 'a slot given back to a governor that no longer ran (an operator terminated it) was only logged: sessions queued at that governor waited until maxQueued',
+    newShape: 'the release starts a fresh governor (activity releaseHeyGenSlot), which rebuilds its holders and queue from the sessions',
+    oldShapeEvidence: { kind: 'failed-signal', signal: 'releaseSlot' },
+    since: '2026-12 (issue 22)',
+    fixtures: 'none recorded: no fixture had a governor terminated under it',
+  },
+  stopConfirmedBeforeRelease: {
+    patchId: 'stop-confirmed-before-release',
+    oldShape: 'an ending gave the slot back right after HeyGen took the stop, while HeyGen still counted the job until its next checkpoint',
+    newShape: 'the ending reads the HeyGen session (getHeyGenSession) until it is halted or ended, then gives the slot back',
+    oldShapeEvidence: { kind: 'activity', activity: 'stopHeyGenSession' },
+    since: '2026-12 (issue 22)',
+    fixtures: 'session-deadline-stop.json, session-cancel-review.json and every fixture that stopped HeyGen before issue 22',
+  },
+  createStoppedWhileRefused: {
+    patchId: 'create-stopped-while-refused',
+    oldShape: 'a stop during the create waited for the create to succeed (retried on 429 until maxQueued)',
+    newShape: 'a stop cancels the create between attempts (an attempt under way finishes, and a session it made is stopped)',
+    oldShapeEvidence: { kind: 'cancel-during-activity', activity: 'createHeyGenSession' },
+    since: '2026-12 (issue 22)',
+    fixtures: 'none recorded before issue 22 had a stop during the create',
+  },
 } as const satisfies Record<string, WorkflowShape>;
 
 export type WorkflowShapeName = keyof typeof WORKFLOW_SHAPES;
+
+/**
+ * The old shapes of the governor workflow (src/workflows/governor.ts). The governor moves to the current
+ * build at its next task (auto-upgrade), so its running history replays on new code: a change of its
+ * commands goes behind a patch too. It continues as new every few thousand events, so an old shape is
+ * needed only until each account's governor has continued as new once on the new build.
+ */
+export const GOVERNOR_SHAPES = {
+  rebuildOnFreshStart: {
+    patchId: 'governor-rebuilds-on-fresh-start',
+    oldShape: 'a governor started afresh (first start, or after an operator terminated the last) began with no holders and no queue',
+    newShape: 'it first rebuilds its holders and queue from the running sessions (activity findSlotSessions), and grants only then',
+    since: '2026-12 (issue 22)',
+    fixtures: 'governor-grants-and-releases.json, governor-reclaim.json (recorded before issue 22)',
+  },
+} as const;

@@ -10,8 +10,8 @@
  *             │                            └─ approval (auto_proceed) ─> generating
  *             └─> generating (review=skip, auto_proceed on create, generate mode)
  *   generating ──> completed (video ready after video_delay) | failed
- *   stop: the current run halts at its next checkpoint, then waits for input (chat mode) or ends
- *   `failed` (generate mode, which takes no messages and so could never continue).
+ *   stop: the current run halts at its next checkpoint (at once when paused at one), then waits for
+ *   input (chat mode) or ends `failed` (generate mode, which takes no messages and so could never continue).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -25,6 +25,8 @@ import { readsAsApproval, type Scenario } from './scenario';
 
 /** How many messages `GET /v3/video-agents/{id}` returns (newest-first). */
 export const MESSAGE_WINDOW = 40;
+/** Where a chat session pauses for the user: a stop there halts it at once. */
+const CHECKPOINT_STATUSES: readonly string[] = ['reviewing', 'waiting_for_input'];
 /** A stop takes effect at the next checkpoint, at most this long (simulated) after it is requested. */
 export const STOP_CHECKPOINT_MS = 2_000;
 
@@ -264,6 +266,9 @@ export class SessionStore {
       const checkpoint = this.now() + this.realMs(STOP_CHECKPOINT_MS);
       if (checkpoint < phase.endMs) session.phase = { ...phase, endMs: checkpoint };
       this.schedule(session);
+    } else if (phase.kind === 'idle' && CHECKPOINT_STATUSES.includes(session.status) && !session.halted) {
+      // Paused at a checkpoint: that is the "next checkpoint" the stop halts at, so it halts now.
+      this.halt(session, this.now());
     }
     return session;
   }

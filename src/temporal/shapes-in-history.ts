@@ -53,11 +53,26 @@ function tookOldShape(events: HistoryEvent[], evidence: OldShapeEvidence): boole
     case 'activity':
       return events.some((event) => activityName(event) === evidence.activity);
     case 'signal-during-activity':
-      return signalWhileActivityOpen(events, evidence.signal, evidence.activity);
+      return eventWhileActivityOpen(events, (event) => event.workflowExecutionSignaledEventAttributes?.signalName === evidence.signal, evidence.activity);
+    case 'cancel-during-activity':
+      return eventWhileActivityOpen(events, (event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, evidence.activity);
+    case 'failed-signal':
+      return signalFailed(events, evidence.signal);
     case 'at-completion':
       // Asked at the last step: a run that completed without the marker took the old shape; an open one has not come to it.
       return events.some((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
   }
+}
+
+/** A signal of this name to another workflow failed (the workflow no longer ran). */
+function signalFailed(events: HistoryEvent[], signal: string): boolean {
+  const initiated = new Set<string>();
+  for (const event of events) {
+    if (event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === signal) initiated.add(String(event.eventId ?? ''));
+    const failed = event.signalExternalWorkflowExecutionFailedEventAttributes;
+    if (failed && initiated.has(String(failed.initiatedEventId ?? ''))) return true;
+  }
+  return false;
 }
 
 function activityName(event: HistoryEvent): string | null | undefined {
@@ -65,11 +80,11 @@ function activityName(event: HistoryEvent): string | null | undefined {
 }
 
 /**
- * The signal came between the activity's scheduling and the workflow task that acted on its result (a
+ * The event (a signal, a cancellation request) came between the activity's scheduling and the workflow task that acted on its result (a
  * signal in that task's batch is delivered before the result). Counts every such run, so it may count a
  * run that took neither shape (a webhook that came with a failed read, say): never one too few.
  */
-function signalWhileActivityOpen(events: HistoryEvent[], signal: string, activity: string): boolean {
+function eventWhileActivityOpen(events: HistoryEvent[], matches: (event: HistoryEvent) => boolean, activity: string): boolean {
   const open = new Set<string>();
   const closedAwaitingTask = new Set<string>();
   for (const event of events) {
@@ -78,7 +93,7 @@ function signalWhileActivityOpen(events: HistoryEvent[], signal: string, activit
     const closedId = closedActivityId(event);
     if (closedId && open.delete(closedId)) closedAwaitingTask.add(closedId);
     if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) closedAwaitingTask.clear();
-    if (event.workflowExecutionSignaledEventAttributes?.signalName === signal && (open.size > 0 || closedAwaitingTask.size > 0)) return true;
+    if (matches(event) && (open.size > 0 || closedAwaitingTask.size > 0)) return true;
   }
   return false;
 }

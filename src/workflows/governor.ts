@@ -10,6 +10,10 @@
  * Waiters are served FIFO within a tenant and round robin across tenants ({@link SlotQueue}), and are told
  * their position as it changes. The governor continues as new when its history grows. After every change
  * it sets its gauges (slots in use, the limit, sessions waiting: src/workflows/metrics.ts).
+ *
+ * A governor that starts afresh (its first start, or after an operator terminated the last one) does not
+ * trust that nobody holds a slot: before it grants anything it asks the running sessions which hold one
+ * and which wait, and starts from that. Requests that arrive meanwhile wait their turn in the queue.
  */
 import * as wf from '@temporalio/workflow';
 import type { GovernorActivities } from '../activities/governor';
@@ -23,6 +27,7 @@ import {
   type SlotHolder,
 } from '../contract/governor';
 import { setGovernorGauges } from './metrics';
+import { governorRebuildsOnFreshStart } from './session/legacy';
 import { SlotQueue } from './slot-queue';
 import { whenVersioned } from './versioning';
 
@@ -37,11 +42,18 @@ export async function heygenGovernor(input: GovernorInput): Promise<void> {
   /** The position each waiter was last told, so only changes are sent. */
   const reported = new Map(input.carried?.reported ?? []);
   const counters = { granted: 0, released: 0, reclaimed: 0, ...input.carried?.counters };
+  /** Sessions that gave their slot back while a fresh governor asked the sessions (their answer may predate it). */
+  let releasedWhileRebuilding: Set<string> | undefined;
   /** Holders that asked again (a reset or retried session): they are told again that they hold a slot. */
   const regrant = new Set<string>();
   let changed = true;
   const activities = wf.proxyActivities<GovernorActivities>({
     startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  // Asks every running session of the task queue: minutes, with many.
+  const rebuildActivities = wf.proxyActivities<GovernorActivities>({
+    startToCloseTimeout: '10 minutes',
     retry: { initialInterval: '1s', maximumInterval: '30s' },
   });
 
@@ -52,6 +64,7 @@ export async function heygenGovernor(input: GovernorInput): Promise<void> {
     changed = true;
   });
   wf.setHandler(releaseSlotSignal, ({ sessionId }) => {
+    releasedWhileRebuilding?.add(sessionId);
     if (holders.delete(sessionId)) counters.released++;
     queue.remove(sessionId);
     reported.delete(sessionId);
@@ -126,12 +139,29 @@ export async function heygenGovernor(input: GovernorInput): Promise<void> {
     await Promise.all(updates);
   };
 
+  /** Holders and waiters from the sessions themselves, for a governor with nothing carried over. */
+  const rebuild = async () => {
+    releasedWhileRebuilding = new Set();
+    const found = await rebuildActivities.findSlotSessions();
+    const released = releasedWhileRebuilding;
+    releasedWhileRebuilding = undefined;
+    for (const holder of found.holders) {
+      if (released.has(holder.sessionId)) continue;
+      queue.remove(holder.sessionId);
+      if (!holders.has(holder.sessionId)) holders.set(holder.sessionId, holder);
+    }
+    for (const request of found.waiting) if (!holders.has(request.sessionId) && !released.has(request.sessionId)) queue.enqueue(request);
+    wf.log.info('holders and queue rebuilt from the sessions', { holders: found.holders.length, waiting: found.waiting.length });
+    changed = true;
+  };
+
   const reclaimEndedHolders = async () => {
     const ended = await activities.findEndedSessions({ sessionIds: [...holders.keys()] });
     for (const sessionId of ended) reclaim(sessionId, 'the session ended without releasing its slot');
     if (ended.length) changed = true;
   };
 
+  if (!input.carried && governorRebuildsOnFreshStart()) await rebuild();
   for (;;) {
     while (changed || regrant.size) {
       changed = false;

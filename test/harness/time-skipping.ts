@@ -160,6 +160,15 @@ export class ScriptedHeyGen {
         this.record('stopHeyGenSession', sessionId);
         this.stops.push(sessionId);
       },
+      // Read by an ending to confirm its stop took effect (halted at a checkpoint), as HeyGen's would.
+      getHeyGenSession: async (input: { sessionId: string }): Promise<SessionSnapshot> => {
+        this.record('getHeyGenSession', input);
+        return snapshot(this.stops.length > 0 ? { status: 'waiting_for_input', progress: 0 } : this.next());
+      },
+      // A slot given back to a governor that does not run (the scripted tests have none).
+      releaseHeyGenSlot: async (input: unknown) => {
+        this.record('releaseHeyGenSlot', input);
+      },
       archiveVideoFile: async (input: unknown) => {
         this.record('archiveVideoFile', input);
         return { absent: 'off' as const };

@@ -335,8 +335,11 @@ describe('stuck sessions and stop', () => {
     const reviewing = await chat('R [[sim think=1ms]]');
     await waitForStatus(reviewing, 'reviewing');
     await client.stopSession(reviewing);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect((await client.getSession(reviewing)).status).toBe('reviewing'); // already paused at a checkpoint
+    // Already paused at a checkpoint: the stop halts it there at once, and the job no longer counts.
+    const haltedAtReview = await client.getSession(reviewing);
+    expect(haltedAtReview.status).toBe('waiting_for_input');
+    expect(haltedAtReview.messages[0]!.content).toContain('Stopped at your request');
+    expect((await sim.stats({ session_id: reviewing })).sessions[0]).toMatchObject({ halted: true });
 
     const generating = await chat('G [[sim review=skip think=1ms generate=1h]]');
     await waitForStatus(generating, 'generating');

@@ -21,7 +21,10 @@ const followingInActivity = files.filter((file) => !file.includes('/'));
 test('follow-in-activity: every session before it took the old shape, every one after it carries the marker', () => {
   expect(polledWithTimers.length).toBeGreaterThanOrEqual(11);
   expect(polledWithTimers.map((file) => verdicts[file]!.followInActivity)).toEqual(polledWithTimers.map(() => 'old-shape'));
-  expect(followingInActivity.map((file) => verdicts[file]!.followInActivity)).toEqual(followingInActivity.map(() => 'marker'));
+  // Except a session stopped before HeyGen had made it a session: it never came to following.
+  const followed = followingInActivity.filter((file) => file !== 'session-create-stopped.json');
+  expect(followed.map((file) => verdicts[file]!.followInActivity)).toEqual(followed.map(() => 'marker'));
+  expect(verdicts['session-create-stopped.json']!.followInActivity).toBe('not-yet');
 });
 
 test('resources-in-one-activity: a session with storyboard images took one shape or the other; one without has not come to it', () => {
@@ -80,4 +83,32 @@ test('the report counts only the sessions this build runs toward its next step',
   // Unversioned workers run every session, whatever it was pinned to before.
   const unversioned = legacyReport(sessions, { deploymentName: 'vao', buildId: 'v2', versioning: false });
   expect(unversioned.shapes.followInActivity.next).toMatch(/^keep the patch and the old shape: 1 open session/);
+});
+
+/** A history with the patch's marker taken out: what the same run would have left on the old shape's code path. */
+function withoutMarker(file: string, patchId: string) {
+  return eventsOf(file).filter((event) => {
+    const data = event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return !data || !Buffer.from(data).toString('utf8').includes(`"${patchId}"`);
+  });
+}
+
+test('stop-confirmed-before-release: a stop recorded before issue 22 is the old shape, the stops recorded since carry the marker', () => {
+  expect(verdicts['session-deadline-stop.json']!.stopConfirmedBeforeRelease).toBe('old-shape');
+  expect(verdicts['session-cancel-review.json']!.stopConfirmedBeforeRelease).toBe('old-shape');
+  expect(verdicts['session-stop-confirmed.json']!.stopConfirmedBeforeRelease).toBe('marker');
+  expect(verdicts['session-stopped-at-review-confirmed.json']!.stopConfirmedBeforeRelease).toBe('marker');
+  expect(verdicts['session-happy-path.json']!.stopConfirmedBeforeRelease).toBe('not-yet');
+});
+
+test.each([
+  // No fixture before issue 22 was stopped while it created.
+  ['createStoppedWhileRefused', 'create-stopped-while-refused', 'session-create-stopped.json', []],
+  // The queue-position pair ran on the time-skipping server with no governor: their releases failed.
+  ['releaseRevivesGovernor', 'release-revives-governor', 'session-release-revived-governor.json', ['session-queue-position-dropped.json', 'session-queue-position-kept.json']],
+] as const)('%s: the run that met it carries the marker, the same run without it is the old shape, and so are the older runs that met it', (shape, patchId, file, older) => {
+  expect(verdicts[file]![shape]).toBe('marker');
+  expect(shapesInHistory(withoutMarker(file, patchId))[shape]).toBe('old-shape');
+  expect(files.filter((other) => other !== file && verdicts[other]![shape] !== 'not-yet')).toEqual(older);
+  for (const other of older) expect(verdicts[other]![shape]).toBe('old-shape');
 });

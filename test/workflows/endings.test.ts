@@ -77,6 +77,10 @@ const ENDINGS: Ending[] = [
     drive: async (handle) => {
       const thinking = await h.waitForPhase(handle, 'thinking');
       await h.sim.fault({ endpoint: 'get_session', fault: '503', count: 10_000, session_id: thinking.heygenSessionId! });
+      // Failed, HeyGen told to stop: the slot is kept until a read shows HeyGen halted (it may still count
+      // the job), so HeyGen answering again is what lets the workflow end.
+      await h.waitForPhase(handle, 'failed', 60_000);
+      await fetch(`${h.sim.url}/__sim/faults`, { method: 'DELETE' });
     },
     phase: 'failed',
     type: SESSION_FAILURE.heygenUnreachable,

@@ -14,11 +14,18 @@ import { callHeyGen } from './heygen-calls';
 import { stopImageLoads } from './images';
 import { deliveriesSettled } from './notifications';
 import { enterPhase } from './phases';
+import { confirmsStopBeforeRelease } from './legacy';
 import { releaseSlot } from './slot';
 import type { Ending, UnsuccessfulEnding } from './steps';
 
 /** How long a stop is retried while HeyGen cannot be reached (a job left running keeps billing). */
 const STOP_RETRY_WINDOW_MS = 24 * 3_600_000;
+/**
+ * HeyGen statuses in which a stopped session no longer counts toward the account's job cap: ended, or
+ * paused at a checkpoint, where HeyGen's stop ("halts at its next checkpoint") has taken effect
+ * (docs/heygen-contract.md, stop). Anything else, an unknown status included, may still be working.
+ */
+const HALTED_STATUSES: readonly string[] = ['completed', 'failed', 'waiting_for_input', 'reviewing'];
 
 /** Ends the session as a step said; a failure is thrown as the workflow's failure. */
 export async function endWith(run: SessionRun, ending: Ending): Promise<SessionResult> {
@@ -83,7 +90,7 @@ async function endUnsuccessfully(run: SessionRun, phase: 'failed' | 'stopped' | 
   run.state.error = error;
   enterPhase(run, phase);
   settleWaitingDecisions(run, settleReason);
-  await stopHeyGen(run);
+  if ((await stopHeyGen(run)) && confirmsStopBeforeRelease()) await confirmHalted(run);
   await releaseSlot(run, phase);
   await deliveriesSettled(run);
   await followsStopped(run);
@@ -91,18 +98,49 @@ async function endUnsuccessfully(run: SessionRun, phase: 'failed' | 'stopped' | 
 
 /**
  * Stops the HeyGen session once, if one exists and may still be running; retried while HeyGen cannot
- * be reached (for a day). A stop that never gets through is recorded, and the ending goes on.
+ * be reached (for a day). A stop that never gets through is recorded, and the ending goes on. True when
+ * HeyGen took the stop.
  */
-async function stopHeyGen(run: SessionRun): Promise<void> {
+async function stopHeyGen(run: SessionRun): Promise<boolean> {
   const { state } = run;
   const status = state.heygenStatus;
-  if (!state.heygenSessionId || status === 'completed' || status === 'failed' || state.heygen.stopRequestedAt) return;
+  if (!state.heygenSessionId || status === 'completed' || status === 'failed' || state.heygen.stopRequestedAt) return false;
   state.heygen.stopRequestedAt = iso(Date.now());
   try {
     await callHeyGen(run, 'stopHeyGenSession', [state.heygenSessionId], { kind: 'write', deadline: Date.now() + STOP_RETRY_WINDOW_MS, what: 'stopping the session' });
+    return true;
   } catch (error) {
     state.heygen.lastError = `stop failed: ${describeFailure(error)}`;
     wf.log.error('HeyGen could not be told to stop', { error: state.heygen.lastError });
+    run.touch();
+    return false;
+  }
+}
+
+/**
+ * Reads the stopped HeyGen session until it no longer works: HeyGen's stop takes effect at the next
+ * checkpoint, and until then the job still counts toward the account's cap, so its slot is not free.
+ * Given up (and the slot given back) only after a day of HeyGen not answering.
+ */
+async function confirmHalted(run: SessionRun): Promise<void> {
+  const { state, timing } = run;
+  const deadline = Date.now() + STOP_RETRY_WINDOW_MS;
+  let wait = timing.pollInitial;
+  try {
+    for (;;) {
+      const snapshot = await callHeyGen(run, 'getHeyGenSession', [{ sessionId: run.sessionId(), messagesSince: run.cursor }], {
+        kind: 'read',
+        deadline,
+        what: 'confirming the stop',
+      });
+      state.heygenStatus = snapshot.status;
+      if (HALTED_STATUSES.includes(snapshot.status)) return;
+      await wf.sleep(wait);
+      wait = Math.min(wait * timing.pollBackoff, timing.pollMax);
+    }
+  } catch (error) {
+    state.heygen.lastError = `stop not confirmed: ${describeFailure(error)}`;
+    wf.log.error('HeyGen never read as stopped', { error: state.heygen.lastError });
     run.touch();
   }
 }

@@ -8,7 +8,7 @@
 import * as wf from '@temporalio/workflow';
 import type { SessionSnapshot } from '../../activities';
 import type { ReviewPacket } from '../../contract/session';
-import { WORKFLOW_SHAPES } from '../../contract/workflow-shapes';
+import { GOVERNOR_SHAPES, WORKFLOW_SHAPES } from '../../contract/workflow-shapes';
 import type { SessionRun } from './context';
 import { continueAsNewIfSuggested } from './continue-as-new';
 import { describeFailure, isTransient } from './failures';
@@ -65,6 +65,39 @@ export function notifiesInOrder(): boolean {
  */
 export function awaitsCancelledFollows(): boolean {
   return wf.patched(WORKFLOW_SHAPES.followCancelAwaited.patchId);
+}
+
+/**
+ * Since `release-revives-governor`: a slot given back to a governor that no longer runs starts a fresh one,
+ * which rebuilds its holders and queue from the sessions. Asked only when the release signal failed.
+ */
+export function releaseRevivesGovernor(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.releaseRevivesGovernor.patchId);
+}
+
+/**
+ * Since `stop-confirmed-before-release`: an ending that stopped HeyGen reads the session until it is
+ * halted before it gives the slot back. Asked once HeyGen took the stop.
+ */
+export function confirmsStopBeforeRelease(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.stopConfirmedBeforeRelease.patchId);
+}
+
+/**
+ * Since `create-stopped-while-refused`: a stop cancels a create between its attempts. Asked only when
+ * the session is cancelled while it creates.
+ */
+export function stopsWaitingCreate(): boolean {
+  return wf.patched(WORKFLOW_SHAPES.createStoppedWhileRefused.patchId);
+}
+
+/**
+ * The governor's (src/workflows/governor.ts), since `governor-rebuilds-on-fresh-start`: a governor that
+ * starts afresh rebuilds its holders and queue from the sessions before it grants. Asked once, at the
+ * start of a fresh run.
+ */
+export function governorRebuildsOnFreshStart(): boolean {
+  return wf.patched(GOVERNOR_SHAPES.rebuildOnFreshStart.patchId);
 }
 
 /** What the follow step lends the old loop: how a read is taken in and acted on, and the phase's deadline. */

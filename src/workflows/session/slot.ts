@@ -8,7 +8,7 @@ import { formatDuration } from '../../contract/duration';
 import { SESSION_FAILURE } from '../../contract/failures';
 import { queuePositionSignal, releaseSlotSignal, slotGrantedSignal, type QueuePosition } from '../../contract/governor';
 import { iso, type SessionRun } from './context';
-import { keepsEarlyQueuePosition } from './legacy';
+import { keepsEarlyQueuePosition, releaseRevivesGovernor } from './legacy';
 import { continueAsNewIfSuggested } from './continue-as-new';
 import { notify } from './notifications';
 import { refreshDetails } from './phases';
@@ -120,11 +120,14 @@ export async function releaseSlot(run: SessionRun, reason: string): Promise<void
   heygen.slot = 'released';
   heygen.slotSince = iso(Date.now());
   run.state.queue = null;
+  const release = { sessionId: wf.workflowInfo().workflowId, reason };
   try {
-    await wf.getExternalWorkflowHandle(run.governorId).signal(releaseSlotSignal, { sessionId: wf.workflowInfo().workflowId, reason });
+    await wf.getExternalWorkflowHandle(run.governorId).signal(releaseSlotSignal, release);
   } catch (error) {
-    // No governor runs (an operator ended it): it holds no slot of ours either.
-    wf.log.warn('the governor could not be told of a released slot', { error: String(error) });
+    // No governor runs (an operator ended it): it holds no slot of ours, but sessions it queued still wait.
+    // A fresh one rebuilds its holders and queue from the sessions and serves them.
+    wf.log.warn('the governor could not be told of a released slot; starting a fresh one', { error: String(error) });
+    if (releaseRevivesGovernor()) await run.activities.governor.releaseHeyGenSlot(release);
   }
 }
 
