@@ -191,7 +191,9 @@ export function toActivityFailure(error: unknown): unknown {
  */
 async function heygenCall<T>(call: (signal: AbortSignal) => Promise<T>, options: { finishWhenCancelled?: boolean } = {}): Promise<T> {
   const context = Context.current();
-  const heartbeatEvery = context.info.heartbeatTimeoutMs ? Math.max(200, context.info.heartbeatTimeoutMs / 3) : undefined;
+  // At most every 10 s: a long heartbeat timeout (SESSION_TIMING allows 365 d) would otherwise overflow
+  // setInterval's 24.8-day limit, which Node turns into 1 ms.
+  const heartbeatEvery = context.info.heartbeatTimeoutMs ? Math.min(Math.max(200, context.info.heartbeatTimeoutMs / 3), 10_000) : undefined;
   const timer = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
   try {
     return await call(options.finishWhenCancelled ? new AbortController().signal : context.cancellationSignal);

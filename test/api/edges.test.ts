@@ -169,7 +169,9 @@ describe('the largest durations accepted', () => {
     await endOf(handle.workflowId);
     expect((await api.sessions.heygenSessions(handle.workflowId))[0]!.calls.stop).toBe(1);
     await expectNoFailedWorkflowTask(handle.workflowId);
-  });
+    // The run ends once the follow it cancelled has stopped, which it learns at its next heartbeat: with a
+    // 365 d heartbeat timeout the SDK sends one at most every 60 s (its maxHeartbeatThrottleInterval).
+  }, 180_000);
 
   /** The harness gives Temporal 1 s per call: on a loaded machine a call may be a 503, as a client retrying would see. */
   async function callPast503<T = Record<string, unknown>>(method: string, path: string) {

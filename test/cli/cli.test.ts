@@ -112,7 +112,7 @@ describe('the session commands', () => {
 
     const video = await vao(['video', id]);
     expect(video.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/videos\/\w+\/video\.mp4\?\S+\n30 s, thumbnail http/);
-    expect(video.stdout).toContain(`Archived: \`vao video ${id} -o video.mp4\` downloads it`);
+    expect(video.stdout).toContain(`Archived: npx vao video ${id} -o video.mp4 downloads it`);
 
     // Our archived copy, downloaded and checked against the archive's SHA-256.
     const saved = path.join(scratch, 'video.mp4');

@@ -26,6 +26,14 @@ const STOP_RETRY_WINDOW_MS = 24 * 3_600_000;
  * (docs/heygen-contract.md, stop). Anything else, an unknown status included, may still be working.
  */
 const HALTED_STATUSES: readonly string[] = ['completed', 'failed', 'waiting_for_input', 'reviewing'];
+/**
+ * The longest wait between two reads that confirm a stop: a halt comes at HeyGen's next checkpoint, in
+ * moments or minutes, and the slot stays taken until it is read, so a session timed to poll rarely (up to
+ * 365 days between reads) must not hold it that long.
+ */
+const CONFIRM_MAX_WAIT_MS = 60_000;
+/** The first wait before reading a stop again: HeyGen's checkpoint is often moments away. */
+const CONFIRM_FIRST_WAIT_MS = 5_000;
 
 /** Ends the session as a step said; a failure is thrown as the workflow's failure. */
 export async function endWith(run: SessionRun, ending: Ending): Promise<SessionResult> {
@@ -125,7 +133,7 @@ async function stopHeyGen(run: SessionRun): Promise<boolean> {
 async function confirmHalted(run: SessionRun): Promise<void> {
   const { state, timing } = run;
   const deadline = Date.now() + STOP_RETRY_WINDOW_MS;
-  let wait = timing.pollInitial;
+  let wait = Math.min(timing.pollInitial, CONFIRM_FIRST_WAIT_MS);
   try {
     for (;;) {
       const snapshot = await callHeyGen(run, 'getHeyGenSession', [{ sessionId: run.sessionId(), messagesSince: run.cursor }], {
@@ -136,7 +144,7 @@ async function confirmHalted(run: SessionRun): Promise<void> {
       state.heygenStatus = snapshot.status;
       if (HALTED_STATUSES.includes(snapshot.status)) return;
       await wf.sleep(wait);
-      wait = Math.min(wait * timing.pollBackoff, timing.pollMax);
+      wait = Math.min(wait * timing.pollBackoff, timing.pollMax, CONFIRM_MAX_WAIT_MS);
     }
   } catch (error) {
     state.heygen.lastError = `stop not confirmed: ${describeFailure(error)}`;
