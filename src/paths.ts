@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The folder holding package.json, whether we run from `src/` (tsx) or from a compiled `dist/`. */
@@ -22,3 +22,8 @@ export const DATA_DIR = path.join(PROJECT_ROOT, '.data');
 
 /** The file in DATA_DIR where `npm start` records its API's address, beside api-token.json: the CLI's default `--url`. */
 export const LOCAL_API_URL_FILE = 'api-url';
+
+/** The version in package.json: the API's documented version, and part of the default build id. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}

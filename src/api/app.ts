@@ -21,6 +21,8 @@ import { parseJsonBody } from './json-body';
 import { PrincipalFirstStore, rateLimitKey } from './rate-limit-store';
 import { ApiError, ERROR_STATUS, type ErrorCode } from './errors';
 import { createMetrics } from './metrics';
+import { describeResponses } from './openapi';
+import { packageVersion } from '../paths';
 import { reviewPageRoutes } from './routes/review-page';
 import { sessionRoutes } from './routes/sessions';
 import { createArchiveStore } from '../archive';
@@ -202,7 +204,7 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
       info: {
         title: 'video-agent-orchestrator',
         description: 'HeyGen Video Agent sessions, run durably on Temporal: start them, review their storyboards, approve, get the video.',
-        version: '1.0.0',
+        version: packageVersion(),
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       tags: [
@@ -212,7 +214,7 @@ export async function buildApi({ config, logger, client, tokens }: ApiDependenci
       ],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (document) => describeResponses(jsonSchemaTransformObject(document)),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 

@@ -10,9 +10,8 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
-import { PROJECT_ROOT } from '../paths';
+import { packageVersion, PROJECT_ROOT } from '../paths';
 import { boolean, ConfigError, loggingConfig, loggingEnv, nonEmpty, parseEnv } from './env';
 import { temporalConfig, temporalEnv } from './temporal';
 
@@ -59,10 +58,6 @@ export function workerDeploymentSection(env: WorkerDeploymentEnv): { deployment:
       problem: 'is not set, and there is no git checkout or TEMPORAL_WORKFLOW_BUNDLE to derive it from: set it to this build’s id (for example the image tag)',
     },
   ]);
-}
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 let checkoutCache: { id: string; uncommitted: boolean } | null | undefined;

@@ -2,6 +2,8 @@
  * /openapi.json is a valid OpenAPI 3 document generated from the zod schemas, and lists every route with
  * its request and response schemas.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { startApiHarness, type ApiHarness } from '../harness/api';
 
@@ -59,4 +61,15 @@ test('every route is there, with its schemas', async () => {
   const read = document.paths['/v1/sessions/{id}']!.get!;
   expect(JSON.stringify(read.responses['200']!.content)).toMatch(/Session|phase/);
   expect(document.components.securitySchemes).toHaveProperty('bearer');
+});
+
+test('/docs speaks for every response, and gives the package version (issue 22, a new user)', async () => {
+  const document = (await api.call('GET', '/openapi.json', { token: null })).body as unknown as OpenApi & { info: { version: string } };
+  const responses = Object.values(document.paths).flatMap((methods) => Object.values(methods).flatMap((operation) => Object.entries(operation.responses)));
+  const placeholders = responses.filter(([, response]) => (response as { description?: string }).description === 'Default Response');
+  console.log(`responses: ${responses.length}, of them "Default Response": ${placeholders.length}; version ${document.info.version}`);
+  expect(placeholders).toEqual([]);
+  expect(document.info.version).toBe((JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version);
+  const create = document.paths['/v1/sessions']!.post!.responses as Record<string, { description: string }>;
+  expect(create['429']!.description).toMatch(/^Too Many Requests: an error body, `error.code` `rate_limited`/);
 });
