@@ -78,6 +78,7 @@ const TIMING_FIELDS = {
   activityHeartbeatTimeout: DurationSchema,
   maxReapprovals: count('maxReapprovals'),
   maxQueued: DurationSchema,
+  queueRecheck: DurationSchema,
   notifyRetryWindow: DurationSchema,
   notifyRetryInitial: DurationSchema,
 } satisfies Record<TimingField, z.ZodType>;

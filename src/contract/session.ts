@@ -134,6 +134,12 @@ export const TIMING_DEFAULTS = {
    * refuses with 429 or cannot be reached. Then the session ends `expired`.
    */
   maxQueued: 24 * 3_600_000,
+  /**
+   * While queued: how often the session asks for its slot again. The governor keeps its place (same
+   * request time), and a governor that vanished (terminated by hand) is started afresh by the asking and
+   * rebuilds its holders and queue from the sessions.
+   */
+  queueRecheck: 10 * 60_000,
   /** A notification is retried (from `notifyRetryInitial`, doubling, at most hourly) for this long, then given up. */
   notifyRetryWindow: 24 * 3_600_000,
   notifyRetryInitial: 5_000,

@@ -169,3 +169,24 @@ test('governor terminated while 2 hold and 2 wait, nobody new comes: the queue d
     await h.close();
   }
 });
+
+test('governor terminated, and its one holder ended by force without releasing: the session still queued asks again and gets the slot', async () => {
+  const h = await startSessionHarness({ simulatorEnv: { SIMULATOR_CONCURRENCY_LIMIT: '0' }, env: { HEYGEN_MAX_CONCURRENT: '1' } });
+  try {
+    const [holder] = await startHolders(h, 1);
+    const waiter = await h.start({ prompt: 'Waiter [[sim think=1s generate=2000s]]', autoApprove: true, timing: { queueRecheck: '3s' } });
+    await eventually(async () => ((await governorState(h)).waiting.length === 1 ? true : undefined), { timeoutMs: 60_000, intervalMs: 200, what: 'the waiter to queue' });
+    // Nobody is left to release or to ask: only the waiter's own asking again can start a governor.
+    await terminateGovernor(h);
+    await holder!.terminate('ended by force: it never releases its slot');
+    let completed = true;
+    await allCompleted(h, [waiter], 'the waiter to complete').catch(() => {
+      completed = false;
+    });
+    const state = await h.state(waiter);
+    report(`governor and its holder gone, one waiter asking again every 3 s: waiter ${state.phase}, slot ${state.heygen.slot}`);
+    expect(completed).toBe(true);
+  } finally {
+    await h.close();
+  }
+});

@@ -89,8 +89,12 @@ test('the queue deadline: no slot within maxQueued, expired with VideoAgentQueue
   const activities = {
     ...heygen.activities(),
     // A governor that never grants (every slot held for good): the session waits in the queue.
-    requestHeyGenSlot: async () => ({ governed: true as const, account: 'acct', governorId: 'heygen-governor-none', holdSlotWhileParked: true }),
+    requestHeyGenSlot: async (request: { requestedAt: string }) => {
+      asked.push(request.requestedAt);
+      return { governed: true as const, account: 'acct', governorId: 'heygen-governor-none', holdSlotWhileParked: true };
+    },
   };
+  const asked: string[] = [];
   await h.withWorker(activities, async () => {
     const handle = await h.start({ prompt: 'Never gets a slot', timing: { maxQueued: '24h' } });
     await h.stateWhere(handle, (s) => s.phase === 'queued', 'the session queued');
@@ -106,6 +110,10 @@ test('the queue deadline: no slot within maxQueued, expired with VideoAgentQueue
     expect(state.heygen.slot).toBe('released'); // the place in the queue given back
     expect(waited).toBeGreaterThanOrEqual(24 * HOUR);
     expect(waited).toBeLessThan(24 * HOUR + 60_000);
+    // Asked again every queueRecheck (10 min), always as of its start: the place in the queue is kept.
+    console.log(`asked for the slot ${asked.length} times in 24 h, as of ${new Set(asked).size} time(s)`);
+    expect(asked).toHaveLength(24 * 6);
+    expect(new Set(asked).size).toBe(1);
   });
 });
 
@@ -116,7 +124,8 @@ test('a slot granted in the same workflow task as the queue deadline is taken: t
     requestHeyGenSlot: async () => ({ governed: true as const, account: 'acct', governorId: 'heygen-governor-none', holdSlotWhileParked: true }),
   };
   await h.withGatedWorkers(activities, async (gate) => {
-    const handle = await h.start({ prompt: 'Granted as the queue deadline passes', timing: { maxQueued: '24h' } });
+    // No asking again before the deadline: the timer that fires is the deadline's.
+    const handle = await h.start({ prompt: 'Granted as the queue deadline passes', timing: { maxQueued: '24h', queueRecheck: '48h' } });
     const queued = await h.stateWhere(handle, (s) => s.phase === 'queued', 'the session queued');
     await gate.pause();
     await h.sleepUntil(Date.parse(queued.queue!.since) + 24 * HOUR);

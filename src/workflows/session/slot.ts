@@ -69,12 +69,18 @@ export async function requestSlot(run: SessionRun): Promise<'go' | 'wait'> {
   return 'wait';
 }
 
-/** Waits for the slot asked for, until the queue deadline (then the session expires). */
+/**
+ * Waits for the slot asked for, until the queue deadline (then the session expires), asking again every
+ * `queueRecheck`: should the governor have vanished, the asking starts a fresh one, which finds this
+ * session among the waiting. (Histories from before `queueRecheck` never woke before the deadline, so
+ * they replay unchanged: the timer's length is not part of a history's commands.)
+ */
 export async function waitForSlot(run: SessionRun): Promise<void> {
   const deadline = Date.parse(run.state.queue!.since) + run.timing.maxQueued;
   for (;;) {
     // Position updates add history while a session waits: a long wait continues as new.
-    await wf.condition(() => run.slotGranted || wf.workflowInfo().continueAsNewSuggested, Math.max(deadline - Date.now(), 1), {
+    const wait = Math.min(Math.max(deadline - Date.now(), 1), run.timing.queueRecheck);
+    await wf.condition(() => run.slotGranted || wf.workflowInfo().continueAsNewSuggested, wait, {
       summary: 'wait for a HeyGen job slot',
     });
     if (run.slotGranted) break;
@@ -86,8 +92,17 @@ export async function waitForSlot(run: SessionRun): Promise<void> {
       });
     }
     await continueAsNewIfSuggested(run);
+    if (!run.slotGranted) await askAgain(run);
   }
   holdSlot(run);
+}
+
+/** Asks for the slot once more, as of the same time: a place in the queue is kept, a grant told again. */
+async function askAgain(run: SessionRun): Promise<void> {
+  const { state } = run;
+  const ticket = await run.activities.governor.requestHeyGenSlot({ sessionId: wf.workflowInfo().workflowId, tenant: state.tenant, requestedAt: state.queue!.since });
+  if (!ticket.governed) run.slotGranted = true;
+  else run.governorId = ticket.governorId;
 }
 
 /** Phase `queued`: waits for the slot (asking for it first in a run that has not), then creates. */
