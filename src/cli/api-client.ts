@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
+import { readEventStream } from '../contract/event-stream';
 import { LOCAL_API_URL_FILE } from '../paths';
 
 export class CliError extends Error {
@@ -172,23 +173,7 @@ export class ApiClient {
     if (!this.token) throw new CliError('No API token: pass --token, set VAO_TOKEN, or run `npm start` here.', EXIT.api);
     const response = await fetch(`${this.baseUrl}${path}`, { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' } });
     if (response.status !== 200 || !response.body) throw await this.refusal(response, path);
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let event = 'message';
-        let data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event: ')) event = line.slice(7);
-          else if (line.startsWith('data: ')) data += line.slice(6);
-        }
-        if (data) yield { event, data: JSON.parse(data) as unknown };
-      }
-    }
+    for await (const { event, data } of readEventStream(response.body as unknown as AsyncIterable<Uint8Array>)) yield { event, data };
   }
 
   /** An answer other than the stream or file asked for, as the error it stands for. */

@@ -5,6 +5,7 @@
  */
 import { startApiHarness, waitForApiPhase, TOKENS, type ApiHarness } from '../harness/api';
 import { eventually } from '../harness/wait';
+import { readEventStream } from '../../src/contract/event-stream';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -34,18 +35,7 @@ function follow(url: string, token = TOKENS.acme.token) {
       response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal });
     }
     if (response.status !== 200) return { status: response.status, body: await response.text() };
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const fields = Object.fromEntries(block.split('\n').filter((line) => !line.startsWith(':')).map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
-        if (fields.event) events.push({ id: fields.id!, event: fields.event, data: JSON.parse(fields.data ?? '{}') as Record<string, unknown> });
-      }
-    }
+    for await (const event of readEventStream(response.body as unknown as AsyncIterable<Uint8Array>)) events.push(event as StreamEvent);
     return { status: 200, contentType: response.headers.get('content-type') };
   })();
   return { events, done, stop: () => controller.abort() };

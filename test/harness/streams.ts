@@ -3,6 +3,7 @@
  * that open many at once: how each was answered, the events as they arrive, and how it ended.
  */
 import type { Client } from '@temporalio/client';
+import { readEventStream } from '../../src/contract/event-stream';
 
 export interface StreamEvent {
   id: string;
@@ -34,20 +35,8 @@ export async function openStream(url: string, bearer: string): Promise<OpenedStr
     return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as OpenedStream['body']) : undefined, events, ended: Promise.resolve(), isEnded: () => true, stop: () => undefined };
   }
   const ended = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const lines = block.split('\n').filter((line) => !line.startsWith(':'));
-          const fields = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]));
-          if (fields.event) events.push({ id: fields.id ?? '', event: fields.event, data: JSON.parse(fields.data ?? '{}') as Record<string, unknown> });
-        }
-      }
+      for await (const event of readEventStream(response.body as unknown as AsyncIterable<Uint8Array>)) events.push(event as StreamEvent);
     } catch (error) {
       if (!controller.signal.aborted) throw error;
     } finally {
