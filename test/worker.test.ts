@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { findFreePort } from '../src/temporal/dev-server';
-import { PROJECT_ROOT, startProcess, tsNode } from './harness/processes';
+import { PROJECT_ROOT, startProcess, tsNode, type RunningProcess } from './harness/processes';
 import { startSessionHarness, type SessionHarness } from './harness/sessions';
 import { temporalAddress } from './harness/temporal';
 import { eventually } from './harness/wait';
@@ -18,6 +18,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
+/** Every worker a test started ends with it, passed or failed (a failed one left running outlives the run). */
+const started: RunningProcess[] = [];
+afterEach(async () => {
+  for (const worker of started.splice(0)) {
+    if (worker.child.exitCode !== null || worker.child.signalCode !== null) continue;
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  }
+});
+
+function startWorker(env: NodeJS.ProcessEnv): RunningProcess {
+  const worker = startProcess(...tsNode(WORKER), env);
+  started.push(worker);
+  return worker;
+}
 
 function workerEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
@@ -32,7 +47,7 @@ function workerEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 test('runs a session, and on SIGTERM lets the in-flight HeyGen call finish before exiting', async () => {
-  const worker = startProcess(...tsNode(WORKER), workerEnv());
+  const worker = startWorker(workerEnv());
   await worker.waitForLine(/"msg":"worker running"/);
   const handle = await h.start({ prompt: 'Graceful [[sim think=5000s]]' });
   const sessionId = (await h.waitForPhase(handle, 'thinking')).heygenSessionId!;
@@ -54,9 +69,9 @@ test('runs a session, and on SIGTERM lets the in-flight HeyGen call finish befor
 });
 
 test('Ctrl-C during a render says at once what happens and that a second Ctrl-C forces the stop; the second one does', async () => {
-  const worker = startProcess(...tsNode(WORKER), workerEnv());
+  const worker = startWorker(workerEnv());
   await worker.waitForLine(/"msg":"worker running"/);
-  const handle = await h.start({ prompt: 'Rendering when stopped [[sim review=skip think=1ms generate=1000s]]', timing: { pollInitial: '20s', pollMax: '20s' } });
+  const handle = await h.start({ prompt: 'Rendering when stopped [[sim review=skip think=1ms generate=300000s]]', timing: { pollInitial: '1s', pollMax: '20s' } });
   await h.waitForPhase(handle, 'generating');
   // The follow activity is asleep between reads: a clean stop waits for it (WORKER_SHUTDOWN_GRACE).
   await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'followHeyGenSession'));
@@ -74,7 +89,7 @@ test('Ctrl-C during a render says at once what happens and that a second Ctrl-C 
 
 test('an unreachable Temporal server is reported with the variable to check', async () => {
   const port = await findFreePort();
-  const worker = startProcess(...tsNode(WORKER), workerEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` }));
+  const worker = startWorker(workerEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` }));
   expect((await worker.exited).code).toBe(1);
   expect(worker.output()).toContain(`Cannot reach Temporal at 127.0.0.1:${port}`);
   expect(worker.output()).toContain('Check TEMPORAL_ADDRESS');

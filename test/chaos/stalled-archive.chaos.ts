@@ -11,12 +11,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { PROJECT_ROOT, startProcess, tsNode, type RunningProcess } from '../harness/processes';
+import type { RunningProcess } from '../harness/processes';
 import { startSessionHarness, type SessionHarness } from '../harness/sessions';
-import { temporalAddress } from '../harness/temporal';
 import { eventually } from '../harness/wait';
+import { buildWorkflowBundle, startWorkerProcess } from '../harness/worker-processes';
 import { report } from './support';
 
 const SIZE = 8 * 1024 * 1024;
@@ -28,9 +26,7 @@ const workers: RunningProcess[] = [];
 beforeAll(async () => {
   h = await startSessionHarness({ worker: false });
   scratch = await mkdtemp(path.join(os.tmpdir(), 'vao-stall-'));
-  bundlePath = path.join(scratch, 'workflow-bundle.js');
-  const [node, args] = tsNode(path.join(PROJECT_ROOT, 'scripts', 'build-workflow-bundle.ts'));
-  await promisify(execFile)(node, [...args, bundlePath]);
+  bundlePath = await buildWorkflowBundle(scratch);
 });
 afterAll(async () => {
   for (const worker of workers) {
@@ -43,20 +39,9 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function startWorkerProcess(): Promise<RunningProcess> {
-  const worker = startProcess(...tsNode(path.join(PROJECT_ROOT, 'src', 'worker.ts')), {
-    ...process.env,
-    TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_TASK_QUEUE: h.taskQueue,
-    HEYGEN_BASE_URL: h.sim.url,
-    ARCHIVE_DIR: h.configEnv.ARCHIVE_DIR!,
-    TEMPORAL_WORKFLOW_BUNDLE: bundlePath,
-    WORKER_VERSIONING: 'false',
-    LOG_FORMAT: 'json',
-    LOG_LEVEL: 'debug',
-  });
+async function startWorker(): Promise<RunningProcess> {
+  const worker = await startWorkerProcess(h, bundlePath, { WORKER_VERSIONING: 'false', LOG_LEVEL: 'debug' });
   workers.push(worker);
-  await worker.waitForLine(/"msg":"worker running"/);
   return worker;
 }
 
@@ -73,8 +58,8 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 test('a worker paused past its heartbeat timeout beside a second worker: every published file is its entry\'s bytes and HeyGen\'s', async () => {
   // 32 s for the video at this pace: the first worker is paused early, the retry still runs when it wakes.
   await h.sim.configure({ mediaBytesPerSecond: 256 * 1024 });
-  await startWorkerProcess();
-  await startWorkerProcess();
+  await startWorker();
+  await startWorker();
   const handle = await h.start({
     prompt: 'Stalled while archiving [[sim think=2s generate=2s video_size=8mb]]',
     autoApprove: true,

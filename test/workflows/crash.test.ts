@@ -8,13 +8,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { approveSignal } from '../../src/contract/session';
-import { PROJECT_ROOT, startProcess, tsNode, type RunningProcess } from '../harness/processes';
+import type { RunningProcess } from '../harness/processes';
 import { startSessionHarness, type SessionHarness } from '../harness/sessions';
-import { temporalAddress } from '../harness/temporal';
 import { eventually } from '../harness/wait';
+import { buildWorkflowBundle, startWorkerProcess } from '../harness/worker-processes';
 
 let h: SessionHarness;
 let scratch: string;
@@ -24,29 +22,14 @@ beforeAll(async () => {
   h = await startSessionHarness({ worker: false });
   scratch = await mkdtemp(path.join(os.tmpdir(), 'vao-crash-'));
   // Worker processes start from a prebuilt bundle, as in production (and without bundling each time).
-  bundlePath = path.join(scratch, 'workflow-bundle.js');
-  const [node, args] = tsNode(path.join(PROJECT_ROOT, 'scripts', 'build-workflow-bundle.ts'));
-  await promisify(execFile)(node, [...args, bundlePath]);
+  bundlePath = await buildWorkflowBundle(scratch);
 });
 afterAll(async () => {
   await h?.close();
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function startWorkerProcess(): Promise<RunningProcess> {
-  const worker = startProcess(...tsNode(path.join(PROJECT_ROOT, 'src', 'worker.ts')), {
-    ...process.env,
-    TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_TASK_QUEUE: h.taskQueue,
-    HEYGEN_BASE_URL: h.sim.url,
-    ARCHIVE_DIR: h.configEnv.ARCHIVE_DIR!,
-    TEMPORAL_WORKFLOW_BUNDLE: bundlePath,
-    LOG_FORMAT: 'json',
-    LOG_LEVEL: 'info',
-  });
-  await worker.waitForLine(/"msg":"worker running"/);
-  return worker;
-}
+const startWorker = () => startWorkerProcess(h, bundlePath);
 
 async function kill(worker: RunningProcess): Promise<void> {
   worker.child.kill('SIGKILL');
@@ -54,12 +37,12 @@ async function kill(worker: RunningProcess): Promise<void> {
 }
 
 test('killed while polling: the next worker carries on, with one HeyGen session', async () => {
-  let worker = await startWorkerProcess();
+  let worker = await startWorker();
   const handle = await h.start({ prompt: 'Crash while polling [[sim think=4000s generate=50s]]' });
   await eventually(async () => ((await h.heygenSessions(handle.workflowId))[0]?.calls.get ?? 0) >= 2);
   await kill(worker);
 
-  worker = await startWorkerProcess();
+  worker = await startWorker();
   try {
     await h.waitForPhase(handle, 'reviewing', 60_000);
     await handle.signal(approveSignal, { requestId: 'approve' });
@@ -73,7 +56,7 @@ test('killed while polling: the next worker carries on, with one HeyGen session'
 });
 
 test('killed while the approval is on its way to HeyGen: the approval reaches HeyGen once', async () => {
-  let worker = await startWorkerProcess();
+  let worker = await startWorker();
   const handle = await h.start({ prompt: 'Crash while approving [[sim think=50s generate=50s]]' });
   const review = await h.waitForPhase(handle, 'reviewing');
   // HeyGen records the message, then holds its answer for 30 s: the worker dies meanwhile.
@@ -83,7 +66,7 @@ test('killed while the approval is on its way to HeyGen: the approval reaches He
   await eventually(async () => (await h.heygenSessions(handle.workflowId))[0]!.messages.length === 1);
   await kill(worker);
 
-  worker = await startWorkerProcess();
+  worker = await startWorker();
   try {
     const result = await handle.result();
     expect(result.phase).toBe('completed');
@@ -101,7 +84,7 @@ test('killed mid-download while archiving: no partial file visible, the next wor
   const size = 2 * 1024 * 1024;
   // 8 s for the video at this pace: the worker dies a quarter of the way in.
   await h.sim.configure({ mediaBytesPerSecond: 256 * 1024 });
-  let worker = await startWorkerProcess();
+  let worker = await startWorker();
   try {
     const handle = await h.start({
       prompt: 'Crash while archiving [[sim think=2s generate=2s video_size=2mb]]',
@@ -121,7 +104,7 @@ test('killed mid-download while archiving: no partial file visible, the next wor
     expect(staged.length).toBe(1);
     const stagedBytes = staged[0]!;
 
-    worker = await startWorkerProcess();
+    worker = await startWorker();
     const state = await handle.result();
     const total = await served();
     console.log(`killed at ${stagedBytes} of ${size} bytes staged; ${total} bytes served in all (${(total / size).toFixed(2)}x the file)`);
