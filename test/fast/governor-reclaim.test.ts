@@ -16,6 +16,9 @@ import { approveSignal, type SessionInput } from '../../src/contract/session';
 import { testLogger, uniqueId } from '../harness/temporal';
 import { ScriptedHeyGenPerSession, startFastHarness, type FastHarness } from '../harness/time-skipping';
 
+/** These tests are about the governor's reclaim: the waiters do not ask again meanwhile (test/fast/deadlines.test.ts covers that). */
+const RECLAIM_ONLY = { queueRecheck: '48h' };
+
 let h: FastHarness;
 beforeAll(async () => {
   h = await startFastHarness();
@@ -61,9 +64,9 @@ const closedAt = async (handle: WorkflowHandle) => (await handle.describe()).clo
 test('a holder terminated by force: the next check takes its slot back and the waiter gets it', async () => {
   const { activities, checks, governorState } = account();
   await h.withWorker(activities, async () => {
-    const holder = await h.start({ prompt: 'Holds the slot' });
+    const holder = await h.start({ prompt: 'Holds the slot', timing: RECLAIM_ONLY });
     await holding(holder);
-    const waiter = await h.start({ prompt: 'Next in line' });
+    const waiter = await h.start({ prompt: 'Next in line', timing: RECLAIM_ONLY });
     await queuedFirst(waiter);
     await holder.terminate('an operator ends it by force');
     const endedAt = await closedAt(holder);
@@ -90,7 +93,7 @@ test('a holder whose run times out: a check after it ended takes its slot back a
     const input: SessionInput = { prompt: 'Times out while holding' };
     const holder = await h.env.client.workflow.start('videoAgentSession', { taskQueue: h.taskQueue, workflowId: uniqueId('session'), args: [input], workflowRunTimeout: '1h' });
     await holding(holder);
-    const waiter = await h.start({ prompt: 'Next in line' });
+    const waiter = await h.start({ prompt: 'Next in line', timing: RECLAIM_ONLY });
     await queuedFirst(waiter);
     await h.env.sleep(60 * 60_000 + RECLAIM_CHECK_MS);
     const review = await holding(waiter);
@@ -113,11 +116,11 @@ test('a holder whose run times out: a check after it ended takes its slot back a
 test('a grant to a waiter that no longer runs is taken back at once and goes to the next in line', async () => {
   const { activities, checks, governorState } = account();
   await h.withWorker(activities, async () => {
-    const holder = await h.start({ prompt: 'Holds the slot, then finishes' });
+    const holder = await h.start({ prompt: 'Holds the slot, then finishes', timing: RECLAIM_ONLY });
     await holding(holder);
-    const gone = await h.start({ prompt: 'First in line, terminated while waiting' });
+    const gone = await h.start({ prompt: 'First in line, terminated while waiting', timing: RECLAIM_ONLY });
     await queuedFirst(gone);
-    const next = await h.start({ prompt: 'Second in line' });
+    const next = await h.start({ prompt: 'Second in line', timing: RECLAIM_ONLY });
     await h.stateWhere(next, (s) => s.phase === 'queued' && s.queue?.position === 2, 'the second waiter at position 2');
     await gone.terminate('an operator ends it by force');
     await holder.signal(approveSignal, { requestId: 'go' });
